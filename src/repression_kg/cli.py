@@ -1,0 +1,130 @@
+"""The command line: repression-kg build | validate | query | stats.
+
+Exit codes: 0 success; 1 the data does not conform, the graph is inconsistent, or a query
+fails; 2 something cannot be loaded (a Turtle syntax error, a missing file, no Java runtime).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import query as kgquery
+from . import store as kgstore
+from .build import BuildError, build as run_build
+from .load import SourceError, load_sources
+from .reason import ReasoningError
+from .stats import format_stats, stats as compute_stats
+from .validate import validate as run_validate
+
+
+def root_option(f):
+    """--root: the checkout holding ontology/ and data/."""
+    return click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".",
+                        envvar="KZR_ROOT", show_default=True,
+                        help="The checkout that holds ontology/ and data/.")(f)
+
+
+def build_dir_option(f):
+    """--build-dir: where the store and reports live."""
+    return click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default="build",
+                        envvar="KZR_BUILD_DIR", show_default=True,
+                        help="Where the built store and its reports live.")(f)
+
+
+def fail(message: str, code: int) -> None:
+    """Print a message to stderr and exit with the code."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def store_errors(f):
+    """Turn a missing store or a bad query into a clear message."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except kgstore.StoreError as err:
+            fail(str(err), 2)
+        except kgquery.QueryError as err:
+            fail(str(err), 1)
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="repression-kg")
+def main():
+    """The knowledge graph of Soviet political repression in Kazakhstan, 1920s-1980s."""
+
+
+@main.command()
+@root_option
+@build_dir_option
+@click.option("--no-reason", is_flag=True, help="Skip OWL reasoning (no inferred types).")
+def build(root: Path, build_dir: Path, no_reason: bool):
+    """Parse, merge, validate, reason and write the store; a failure leaves the previous store as it was."""
+    try:
+        result = run_build(root, build_dir, reason=not no_reason)
+    except SourceError as err:
+        fail(f"{err}\nThe previous store is unchanged.", 2)
+    except ReasoningError as err:
+        fail(f"{err}\nThe previous store is unchanged.", 2 if "Java" in str(err) else 1)
+    except BuildError as err:
+        click.echo(err.report.text() if err.report else "", err=True, nl=False)
+        fail(str(err), 1)
+    summary = result.summary()
+    click.echo(f"Built {summary['quads']} quads into {result.store}")
+    click.echo("  " + ", ".join(f"{k}: {v}" for k, v in summary["graphs"].items()))
+    click.echo("  seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
+    click.echo(f"  validation: conforms (report in {build_dir / 'validation.txt'})")
+    click.echo(format_stats(compute_stats(kgstore.open_read_only(build_dir))), nl=False)
+
+
+@main.command()
+@root_option
+@click.option("--format", "fmt", type=click.Choice(["text", "turtle"]), default="text", show_default=True,
+              help="The report as text, or as a SHACL results graph in Turtle.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file.")
+def validate(root: Path, fmt: str, output: Path | None):
+    """Validate the data against the shapes. Exit 0 conforms, 1 violations, 2 cannot load."""
+    try:
+        report = run_validate(load_sources(root))
+    except SourceError as err:
+        fail(str(err), 2)
+    text = report.text() if fmt == "text" else report.graph.serialize(format="turtle")
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    sys.exit(0 if report.conforms else 1)
+
+
+@main.command()
+@click.argument("sparql", required=False)
+@click.option("--file", "query_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the query from this file.")
+@click.option("--format", "fmt", default="table", show_default=True,
+              type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "nt"]),
+              help="Output: table, csv, tsv, json, xml for SELECT/ASK; turtle, nt for CONSTRUCT/DESCRIBE.")
+@build_dir_option
+@store_errors
+def query(sparql: str | None, query_file: Path | None, fmt: str, build_dir: Path):
+    """Run a SPARQL query (given inline or with --file) against the built store."""
+    if bool(sparql) == bool(query_file):
+        raise click.UsageError("Give the query either inline or with --file, not both and not neither.")
+    text = query_file.read_text(encoding="utf-8") if query_file else sparql
+    result = kgquery.run(kgstore.open_read_only(build_dir), text)
+    click.echo(kgquery.format_result(result, fmt), nl=False)
+
+
+@main.command()
+@build_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@store_errors
+def stats(build_dir: Path, as_json: bool):
+    """Counts per class, claims, citations, links and triples per graph of the built store."""
+    counts = compute_stats(kgstore.open_read_only(build_dir))
+    click.echo(json.dumps(counts, indent=2) if as_json else format_stats(counts), nl=False)
