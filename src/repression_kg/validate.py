@@ -59,7 +59,7 @@ def validate(sources: Sources) -> Report:
             data,
             shacl_graph=sources.shapes,
             ont_graph=sources.ontology,
-            inference="rdfs",
+            inference="none",
             advanced=True,
             allow_warnings=True,
         )
