@@ -45,7 +45,7 @@ def format_result(result, fmt: str) -> str:
     if isinstance(result, ox.QueryTriples):
         if fmt not in GRAPH_FORMATS:
             fmt = "turtle"
-        return result.serialize(format=GRAPH_FORMATS[fmt], prefixes=PREFIXES).decode("utf-8")
+        return ox.serialize(result, format=GRAPH_FORMATS[fmt], prefixes=PREFIXES).decode("utf-8")
     if fmt == "table":
         return table(result)
     if fmt not in RESULT_FORMATS:

@@ -11,7 +11,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+from rdflib import BNode, Graph, URIRef
+from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS
 
 from .namespaces import ID, KZR, QB
@@ -50,7 +51,20 @@ def reasoning_view(ontology: Graph, data: Graph) -> Graph:
             view.add((s, RDF.type, OWL.NamedIndividual))
         elif p in object_properties and isinstance(o, URIRef) and str(o).startswith(ID):
             view.add((s, p, o))
+    _all_different(view)
     return view
+
+
+def _all_different(view: Graph) -> None:
+    """State that distinct IRIs name distinct things (OWL has no unique-name assumption)."""
+    individuals = sorted(set(view.subjects(RDF.type, OWL.NamedIndividual)))
+    if len(individuals) < 2:
+        return
+    members = BNode()
+    Collection(view, members, individuals)
+    axiom = BNode()
+    view.add((axiom, RDF.type, OWL.AllDifferent))
+    view.add((axiom, OWL.distinctMembers, members))
 
 
 def infer_types(ontology: Graph, data: Graph) -> Graph:
@@ -97,7 +111,7 @@ def inconsistency_message(view: Graph) -> str:
         for individual, types in sorted(closure.items()):
             if a in types and b in types:
                 lines.append(f"{individual} is both {_short(a)} and {_short(b)}, which are disjoint")
-    for prop in view.subjects(RDF.type, OWL.FunctionalProperty):
+    for prop in sorted(view.subjects(RDF.type, OWL.FunctionalProperty)):
         for individual in sorted(set(view.subjects(prop, None))):
             values = sorted(set(view.objects(individual, prop)))
             if len(values) > 1:

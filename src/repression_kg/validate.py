@@ -7,7 +7,7 @@ from edtf import parse_edtf
 from edtf.parser.edtf_exceptions import EDTFParseException
 from pyshacl import validate as shacl_validate
 from pyshacl.errors import ReportableRuntimeError
-from rdflib import Graph, Literal
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 
 from .load import SourceError, Sources
@@ -68,9 +68,25 @@ def validate(sources: Sources) -> Report:
     report = Report(graph=results)
     for result in results.subjects(RDF.type, SH.ValidationResult):
         report.violations.append(_violation(results, result, sources))
-    report.violations += _edtf_violations(data, sources)
+    for violation in _edtf_violations(data, sources):
+        report.violations.append(violation)
+        _add_result(results, violation)
     report.violations.sort(key=lambda v: (v.file, v.focus, v.shape, v.value))
     return report
+
+
+def _add_result(results: Graph, violation: Violation) -> None:
+    """Record a check made outside SHACL in the SHACL results graph too."""
+    validation_report = results.value(predicate=RDF.type, object=SH.ValidationReport)
+    results.set((validation_report, SH.conforms, Literal(False)))
+    node = BNode()
+    results.add((validation_report, SH.result, node))
+    results.add((node, RDF.type, SH.ValidationResult))
+    results.add((node, SH.focusNode, URIRef(violation.focus)))
+    results.add((node, SH.resultPath, URIRef(violation.path)))
+    results.add((node, SH.value, Literal(violation.value)))
+    results.add((node, SH.resultSeverity, SH.Violation))
+    results.add((node, SH.resultMessage, Literal(violation.message)))
 
 
 def _violation(results: Graph, result, sources: Sources) -> Violation:
