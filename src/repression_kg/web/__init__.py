@@ -1,0 +1,75 @@
+"""The web application: SPARQL endpoint, linked-data pages, home, search. Reads the built store only."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from ..backend import Backend, EmbeddedBackend, MemoryBackend, RemoteBackend, worker_count
+
+DEFAULTS = {
+    "BUILD_DIR": "build",              # where `repression-kg build` wrote the store
+    "ENDPOINT": None,                  # a remote SPARQL endpoint instead of the embedded store
+    "BACKEND": None,                   # a Backend object (tests); overrides the two above
+    "BASE_IRI": "https://w3id.org/kz-repression/",  # the IRIs served under /id/, /ontology
+    "QUERY_TIMEOUT": 30.0,             # seconds a query may run by default
+    "MAX_QUERY_TIMEOUT": 120.0,        # the cap on a request's timeout= parameter
+    "MAX_BODY_BYTES": 1_000_000,       # request bodies larger than this get 413
+    "QUERY_WORKERS": worker_count(),   # worker processes of the embedded store
+    "SERVICE_ALLOW": ("https://query.wikidata.org/sparql",),  # SERVICE targets allowed
+    "HTML_ROW_CAP": 1000,              # rows shown in an HTML table
+    "QUERIES_DIR": str(Path(__file__).resolve().parents[3] / "queries"),
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Make the app: defaults, then KZR_* environment variables, then the mapping given."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("KZR")
+    if config:
+        app.config.from_mapping(config)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+    app.extensions["kg_backend"] = make_backend(app.config)
+
+    from . import errors, home, entities, search, sparql
+
+    errors.init_app(app)
+    for module in (sparql, entities, home, search):
+        app.register_blueprint(module.bp)
+    app.after_request(common_headers)
+    return app
+
+
+def make_backend(config) -> Backend:
+    """The backend the configuration asks for."""
+    if config.get("BACKEND") is not None:
+        return config["BACKEND"]
+    if config.get("ENDPOINT"):
+        return RemoteBackend(config["ENDPOINT"])
+    return EmbeddedBackend(Path(config["BUILD_DIR"]), workers=int(config["QUERY_WORKERS"]))
+
+
+def backend() -> Backend:
+    """The backend of the current app."""
+    from flask import current_app
+
+    return current_app.extensions["kg_backend"]
+
+
+def common_headers(response):
+    """CORS for every API client, no credentials; no sniffing of content types."""
+    response.headers.setdefault("Access-Control-Allow-Origin", "*")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+def local_path(iri: str, base: str) -> str | None:
+    """The path under which this server answers for one of our IRIs, or None for foreign IRIs."""
+    if iri.startswith(base):
+        return "/" + iri[len(base):]
+    return None
+
+
+__all__ = ["create_app", "backend", "local_path", "os"]
