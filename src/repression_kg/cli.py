@@ -1,4 +1,4 @@
-"""The command line: repression-kg build | validate | query | stats.
+"""The command line: repression-kg build | validate | query | stats | serve.
 
 Exit codes: 0 success; 1 the data does not conform, the graph is inconsistent, or a query
 fails; 2 something cannot be loaded (a Turtle syntax error, a missing file, no Java runtime).
@@ -128,3 +128,39 @@ def stats(build_dir: Path, as_json: bool):
     """Counts per class, claims, citations, links and triples per graph of the built store."""
     counts = compute_stats(kgstore.open_read_only(build_dir))
     click.echo(json.dumps(counts, indent=2) if as_json else format_stats(counts), nl=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="The port to listen on.")
+@root_option
+@build_dir_option
+@click.option("--endpoint", envvar="KZR_ENDPOINT", help="Front a remote SPARQL endpoint instead of the built store.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Request threads of the WSGI server.")
+@click.option("--timeout", "query_timeout", type=float, help="Default query time limit in seconds (default 30).")
+@click.option("--get", "get_path", help="Answer one request for this path in-process, print it, exit 0 only on 200.")
+def serve(host, port, root, build_dir, endpoint, threads, query_timeout, get_path):
+    """Serve the SPARQL endpoint and the linked-data site (building the store first if there is none)."""
+    from .web import create_app
+
+    if not endpoint and not (build_dir / "store").exists():
+        click.echo(f"No store in {build_dir}: building it first.")
+        build.callback(root=root, build_dir=build_dir, no_reason=False)
+    config = {"BUILD_DIR": str(build_dir), "ENDPOINT": endpoint}
+    if query_timeout:
+        config["QUERY_TIMEOUT"] = query_timeout
+    app = create_app(config)
+    if get_path:
+        sys.exit(_get(app, get_path))
+    import waitress
+
+    click.echo(f"Serving the knowledge graph at http://{host}:{port}/ (SPARQL: http://{host}:{port}/sparql)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="repression-kg")
+
+
+def _get(app, path: str) -> int:
+    """One in-process request: print the status and the body; 0 only for 200."""
+    response = app.test_client().get(path)
+    click.echo(f"{response.status}", err=True)
+    click.echo(response.get_data(as_text=True), nl=False)
+    return 0 if response.status_code == 200 else 1

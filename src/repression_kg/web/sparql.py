@@ -1,11 +1,159 @@
-"""The SPARQL 1.1 Protocol endpoint at /sparql (being written)."""
+"""The SPARQL 1.1 Protocol endpoint at /sparql, read-only (https://www.w3.org/TR/sparql11-protocol/).
+
+GET with query=, POST form-encoded, POST application/sparql-query; default-graph-uri and
+named-graph-uri; answers negotiated by Accept or chosen by format=; GET without a query gives
+the query UI to browsers and the Service Description to RDF clients.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory, url_for
+
+from ..backend import BackendUnavailable, QueryError, QueryTimeout, Task, WrongKind
+from ..formats import GRAPH, RESULTS, NotAcceptable, negotiate
+from ..sparql_text import query_form, refused_services
+from . import backend, errors
+from .service_description import service_description
+from .ui import examples
 
 bp = Blueprint("sparql", __name__)
 
+FORM = "application/x-www-form-urlencoded"
+QUERY = "application/sparql-query"
+UPDATE = "application/sparql-update"
+READ_ONLY = "This endpoint is read-only: SPARQL Update (and LOAD) is not accepted."
+UI_ASSETS = Path(__file__).resolve().parents[3] / "node_modules" / "@zazuko" / "yasgui" / "build"
 
-@bp.route("/sparql", methods=["GET", "POST"])
+
+@bp.route("/sparql", methods=["GET", "POST"], provide_automatic_options=False)
 def endpoint():
-    return "not yet", 501
+    """Answer a SPARQL query, or describe the service."""
+    query, default_graphs, named_graphs = protocol_parameters()
+    if query is None:
+        return describe_service()
+    form = query_form(query)
+    if form == "UPDATE":
+        raise errors.forbidden(READ_ONLY)
+    refused = refused_services(query, current_app.config["SERVICE_ALLOW"])
+    if refused:
+        allowed = ", ".join(current_app.config["SERVICE_ALLOW"]) or "none"
+        raise errors.bad_request(f"SERVICE {refused[0]} is not allowed: this endpoint federates only with {allowed}.")
+    results_format, graph_format = answer_formats(form)
+    task = Task(query, results_format, graph_format, tuple(default_graphs), tuple(named_graphs))
+    return run(task, requested_timeout())
+
+
+@bp.route("/sparql", methods=["OPTIONS"])
+def preflight():
+    """CORS preflight: any origin may GET and POST, without credentials."""
+    return Response(status=204, headers={
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Accept, Content-Type",
+        "Access-Control-Max-Age": "86400",
+    })
+
+
+@bp.get("/ui-assets/<path:name>")
+def ui_assets(name: str):
+    """The YASGUI files, installed from the npm registry and served by us."""
+    return send_from_directory(UI_ASSETS, name, max_age=86400)
+
+
+def protocol_parameters() -> tuple[str | None, list[str], list[str]]:
+    """The query and the dataset of a request, by method and Content-Type; updates are refused."""
+    args = request.args
+    if request.method == "GET":
+        params = args
+    else:
+        content_type = request.mimetype
+        if content_type == FORM:
+            params = request.form
+        elif content_type == QUERY:
+            return (request.get_data(as_text=True), args.getlist("default-graph-uri"),
+                    args.getlist("named-graph-uri"))
+        elif content_type == UPDATE:
+            raise errors.forbidden(READ_ONLY)
+        else:
+            raise errors.unsupported_media_type(request.content_type or "(none)")
+    if "update" in params:
+        raise errors.forbidden(READ_ONLY)
+    queries = params.getlist("query")
+    if len(queries) > 1:
+        raise errors.bad_request("The parameter 'query' is given more than once.")
+    default_graphs = params.getlist("default-graph-uri") + (args.getlist("default-graph-uri") if params is not args else [])
+    named_graphs = params.getlist("named-graph-uri") + (args.getlist("named-graph-uri") if params is not args else [])
+    return (queries[0] if queries else None), default_graphs, named_graphs
+
+
+def answer_formats(form: str | None) -> tuple[str | None, str | None]:
+    """The formats the client accepts for each kind of answer; 406 if none fits this query."""
+    accept, format_param = request.headers.get("Accept"), request.values.get("format")
+    chosen = {}
+    for kind in (RESULTS, GRAPH):
+        try:
+            chosen[kind] = negotiate(kind, accept, format_param).name
+        except NotAcceptable as err:
+            chosen[kind] = None
+            chosen[kind + "-error"] = str(err)
+    needed = {"SELECT": RESULTS, "ASK": RESULTS, "CONSTRUCT": GRAPH, "DESCRIBE": GRAPH}.get(form or "")
+    if needed and chosen[needed] is None:
+        raise errors.not_acceptable(chosen[needed + "-error"])
+    if chosen[RESULTS] is None and chosen[GRAPH] is None:
+        raise errors.not_acceptable(chosen[RESULTS + "-error"])
+    return chosen[RESULTS], chosen[GRAPH]
+
+
+def requested_timeout() -> float:
+    """The time limit: timeout= (seconds) if given, capped by the server's maximum."""
+    config = current_app.config
+    raw = request.values.get("timeout")
+    if raw is None:
+        return float(config["QUERY_TIMEOUT"])
+    try:
+        value = float(raw)
+    except ValueError:
+        raise errors.bad_request(f"The parameter 'timeout' must be a number of seconds, not {raw!r}.") from None
+    if not value > 0:
+        raise errors.bad_request("The parameter 'timeout' must be a positive number of seconds.")
+    return min(value, float(config["MAX_QUERY_TIMEOUT"]))
+
+
+def run(task: Task, timeout: float) -> Response:
+    """Evaluate through the backend; map its failures to HTTP."""
+    try:
+        answer = backend().answer(task, timeout)
+    except QueryError as err:
+        raise errors.bad_request(str(err)) from None
+    except QueryTimeout as err:
+        raise errors.service_unavailable(
+            f"{err} The server's limit is {current_app.config['MAX_QUERY_TIMEOUT']:g} s; "
+            "a smaller query, a LIMIT, or a timeout= parameter up to that limit may help.",
+            retry_after=int(min(timeout, 60)) or 1) from None
+    except WrongKind as err:
+        raise errors.not_acceptable(str(NotAcceptable(err.kind, request.headers.get("Accept", "")))) from None
+    except BackendUnavailable as err:
+        raise errors.service_unavailable(str(err)) from None
+    response = Response(answer.body, content_type=answer.format.content_type)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def describe_service() -> Response:
+    """GET /sparql without a query: the query UI for browsers, the Service Description for the rest."""
+    accept = request.accept_mimetypes
+    if request.method == "GET" and accept.best_match(["text/html", "text/turtle"]) == "text/html" \
+            and accept["text/html"] > 0 and "format" not in request.args:
+        page = render_template("sparql/ui.html", examples=examples(current_app.config["QUERIES_DIR"]),
+                               endpoint_url=url_for("sparql.endpoint", _external=True))
+        response = Response(page, content_type="text/html; charset=utf-8")
+    else:
+        try:
+            fmt = negotiate(GRAPH, request.headers.get("Accept"), request.args.get("format"))
+        except NotAcceptable as err:
+            raise errors.not_acceptable(str(err)) from None
+        body = service_description(url_for("sparql.endpoint", _external=True), fmt)
+        response = Response(body, content_type=fmt.content_type)
+    response.headers["Vary"] = "Accept"
+    return response

@@ -1,0 +1,193 @@
+"""The real server on 127.0.0.1: time limits that stop the work, and the remote backend over a real `oxigraph serve`."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+BIN = Path(sys.executable).parent
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+STAGES = ("PREFIX kzr: <https://w3id.org/kz-repression/ontology#> "
+          "SELECT ?n WHERE { ?s a kzr:RepressionStage ; kzr:ordinal ?n } ORDER BY ?n")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    """Poll until the URL answers 200; fail early if the process died."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "text/turtle"}), timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {seconds} s")
+
+
+@contextmanager
+def running(command: list[str], ready_url: str, env: dict | None = None):
+    """Start a server process, wait until it answers, stop it at the end."""
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log, \
+            subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}) as process:
+        try:
+            wait_for(ready_url, process, Path(log.name))
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextmanager
+def serve(build_dir: Path, *extra: str, env: dict | None = None):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "repression-kg"), "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--build-dir", str(build_dir), *extra]
+    with running(command, base + "/sparql", env) as process:
+        yield base, process
+
+
+def post_query(base: str, query: str, http_timeout: float = 30, **params) -> tuple[int, dict, bytes, float]:
+    data = urllib.parse.urlencode({"query": query, **params}).encode()
+    request = urllib.request.Request(base + "/sparql", data=data, headers={"Accept": "application/sparql-results+json"})
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=http_timeout) as r:
+            return r.status, dict(r.headers), r.read(), time.monotonic() - start
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read(), time.monotonic() - start
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its live children, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+@pytest.fixture(scope="module")
+def synthetic_build(tmp_path_factory) -> Path:
+    """A small synthetic store (2,000 triples): a three-way cartesian product over it never ends."""
+    build_dir = tmp_path_factory.mktemp("synthetic")
+    store = ox.Store(str(build_dir / "store-synthetic"))
+    p = ox.NamedNode("http://example.org/p")
+    store.extend(ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), p, ox.Literal(i)) for i in range(2000))
+    store.flush()
+    del store
+    (build_dir / "store").symlink_to("store-synthetic")
+    return build_dir
+
+
+def test_timeout_stops_the_work_and_others_are_served(synthetic_build):
+    with serve(synthetic_build, "--timeout", "2") as (base, process):
+        outcome = {}
+        runaway = threading.Thread(target=lambda: outcome.update(r=post_query(base, RUNAWAY)))
+        runaway.start()
+        time.sleep(0.5)
+        status, _, body, cheap_seconds = post_query(base, "ASK { ?s ?p ?o }")
+        assert status == 200 and json.loads(body)["boolean"] is True
+        assert cheap_seconds < 1.0
+        runaway.join(10)
+        status, headers, body, seconds = outcome["r"]
+        assert status == 503
+        assert 2.0 <= seconds <= 3.0
+        assert "Retry-After" in headers
+        assert "time limit of 2 s" in json.loads(body)["error"]
+        time.sleep(1.0)  # the killed worker is gone; its replacement idles
+        before = cpu_seconds(process.pid)
+        time.sleep(1.0)
+        assert cpu_seconds(process.pid) - before < 0.2
+
+
+def test_timeout_parameter_and_its_cap(synthetic_build):
+    with serve(synthetic_build, env={"KZR_MAX_QUERY_TIMEOUT": "1.5"}) as (base, _):
+        status, _, body, seconds = post_query(base, RUNAWAY, timeout="1")
+        assert status == 503 and 1.0 <= seconds <= 2.0
+        assert "time limit of 1 s" in json.loads(body)["error"]
+        status, _, body, seconds = post_query(base, RUNAWAY, timeout="1000")
+        assert status == 503 and 1.5 <= seconds <= 2.5
+        assert "time limit of 1.5 s" in json.loads(body)["error"]
+
+
+def test_serve_get_answers_in_process(built):
+    result = subprocess.run([str(BIN / "repression-kg"), "serve", "--build-dir", str(built), "--get", "/sparql?format=nt"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "<http://www.w3.org/ns/sparql-service-description#SPARQL11Query>" in result.stdout
+    missing = subprocess.run([str(BIN / "repression-kg"), "serve", "--build-dir", str(built), "--get", "/no/such/page"],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "404" in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(built, tmp_path_factory):
+    """A real `oxigraph serve` loaded with the built dataset, answering over the union of its graphs."""
+    workdir = tmp_path_factory.mktemp("oxigraph")
+    dump = workdir / "dump.nq"
+    ox.Store.read_only(str((built / "store").resolve())).dump(str(dump), ox.RdfFormat.N_QUADS)
+    location = workdir / "db"
+    subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(location), "--file", str(dump)],
+                   check=True, capture_output=True, timeout=120)
+    port = free_port()
+    command = [str(BIN / "oxigraph"), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
+               "--union-default-graph"]
+    with running(command, f"http://127.0.0.1:{port}/query"):
+        yield f"http://127.0.0.1:{port}/query"
+
+
+def test_remote_backend_gives_the_same_answers(built, oxigraph_server, tmp_path):
+    with serve(tmp_path / "no-store-needed", "--endpoint", oxigraph_server) as (remote, _):
+        with serve(built) as (embedded, _):
+            answers = [post_query(base, STAGES) for base in (remote, embedded)]
+    (status_r, _, body_r, _), (status_e, _, body_e, _) = answers
+    assert status_r == status_e == 200
+    assert json.loads(body_r) == json.loads(body_e)
+    assert [int(b["n"]["value"]) for b in json.loads(body_r)["results"]["bindings"]] == list(range(1, 10))
+
+
+def test_remote_backend_errors_and_rules(oxigraph_server, tmp_path):
+    with serve(tmp_path / "none", "--endpoint", oxigraph_server) as (base, _):
+        status, _, body, _ = post_query(base, "SELECT ?x WHERE { ?x ?y }")
+        assert status == 400 and json.loads(body)["error"]
+        status, _, body, _ = post_query(base, "INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+        assert status == 403
+        status, _, body, _ = post_query(base, "SELECT * WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }")
+        assert status == 400
+        request = urllib.request.Request(base + "/sparql?query=" + urllib.parse.quote(
+            "CONSTRUCT WHERE { <https://w3id.org/kz-repression/id/stage/repression-5> ?p ?o }"),
+            headers={"Accept": "application/n-triples"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            assert r.headers.get_content_type() == "application/n-triples"
+            assert b"<https://w3id.org/kz-repression/ontology#ordinal> \"5\"" in r.read()
