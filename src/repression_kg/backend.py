@@ -40,6 +40,10 @@ class QueryTimeout(Exception):
         super().__init__(f"The query was stopped after the time limit of {limit:g} s.")
 
 
+class FederationError(Exception):
+    """A SERVICE call failed or timed out at the remote end; the message names the service."""
+
+
 class BackendUnavailable(Exception):
     """The store or the remote endpoint cannot answer."""
 
@@ -86,7 +90,12 @@ def evaluate(store: ox.Store, task: Task) -> Answer:
         return Answer(RESULTS, fmt.name, result.serialize(format=fmt.oxigraph) or b"")
     except SyntaxError as err:
         raise QueryError(f"SPARQL syntax error: {err}") from None
-    except (OSError, ValueError, TypeError) as err:
+    except OSError as err:
+        message = str(err)
+        if "/service/" in message and "returned by http://127.0.0.1:" in message:  # from the federation relay
+            raise FederationError(message.split("with payload:", 1)[-1].strip()) from None
+        raise QueryError(f"The query could not be evaluated: {message}") from None
+    except (ValueError, TypeError) as err:
         raise QueryError(f"The query could not be evaluated: {err}") from None
 
 

@@ -19,9 +19,9 @@ _SERVICE = re.compile(r"\bSERVICE\s+(?:SILENT\s+)?(<[^>]*>|[?$]\w+|[A-Za-z][\w.-
 
 
 def code_only(sparql: str) -> str:
-    """The text with strings and comments replaced by a space; IRIs kept."""
+    """The text with strings and comments blanked out (same length, so positions hold); IRIs kept."""
     def keep(match: re.Match) -> str:
-        return match.group("iri") or " "
+        return match.group("iri") or " " * len(match.group(0))
     return _TOKENS.sub(keep, sparql)
 
 
@@ -36,21 +36,37 @@ def query_form(sparql: str) -> str | None:
     return None
 
 
-def service_targets(sparql: str) -> list[str]:
-    """The targets of every SERVICE clause: IRIs expanded, variables as '?name'."""
+def _service_spans(sparql: str) -> list[tuple[int, int, str]]:
+    """(start, end, target) of every SERVICE target in the text: IRIs expanded, variables as '?name'."""
     code = code_only(sparql)
     prefixes = {(m.group(1) or ""): m.group(2) for m in _PREFIX.finditer(code)}
-    targets = []
+    spans = []
     for match in _SERVICE.finditer(code):
         target = match.group(1)
         if target.startswith("<"):
-            targets.append(target[1:-1])
+            expanded = target[1:-1]
         elif target[0] in "?$":
-            targets.append("?" + target[1:])
+            expanded = "?" + target[1:]
         else:
             prefix, _, local = target.partition(":")
-            targets.append(prefixes[prefix] + local if prefix in prefixes else target)
-    return targets
+            expanded = prefixes[prefix] + local if prefix in prefixes else target
+        spans.append((match.start(1), match.end(1), expanded))
+    return spans
+
+
+def service_targets(sparql: str) -> list[str]:
+    """The targets of every SERVICE clause: IRIs expanded, variables as '?name'."""
+    return [target for _, _, target in _service_spans(sparql)]
+
+
+def rewrite_services(sparql: str, route: dict[str, str]) -> str:
+    """The query with each SERVICE target in `route` replaced by the IRI it maps to."""
+    out, last = [], 0
+    for start, end, target in _service_spans(sparql):
+        if target in route:
+            out += [sparql[last:start], f"<{route[target]}>"]
+            last = end
+    return "".join(out) + sparql[last:]
 
 
 def refused_services(sparql: str, allowed: tuple[str, ...] | list[str]) -> list[str]:

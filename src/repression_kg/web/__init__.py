@@ -1,12 +1,12 @@
 """The web application: SPARQL endpoint, linked-data pages, home, search. Reads the built store only."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flask import Flask
 
-from ..backend import Backend, EmbeddedBackend, MemoryBackend, RemoteBackend, worker_count
+from ..backend import Backend, EmbeddedBackend, RemoteBackend, worker_count
+from ..federation import FederationRelay
 
 DEFAULTS = {
     "BUILD_DIR": "build",              # where `repression-kg build` wrote the store
@@ -18,6 +18,7 @@ DEFAULTS = {
     "MAX_BODY_BYTES": 1_000_000,       # request bodies larger than this get 413
     "QUERY_WORKERS": worker_count(),   # worker processes of the embedded store
     "SERVICE_ALLOW": ("https://query.wikidata.org/sparql",),  # SERVICE targets allowed
+    "FEDERATION_TIMEOUT": 20.0,        # seconds a call to an allowed SERVICE may take
     "HTML_ROW_CAP": 1000,              # rows shown in an HTML table
     "QUERIES_DIR": str(Path(__file__).resolve().parents[3] / "queries"),
 }
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     app.extensions["kg_backend"] = make_backend(app.config)
+    app.extensions["kg_federation"] = make_relay(app.config, app.extensions["kg_backend"])
 
     from . import errors, home, entities, search, sparql
 
@@ -49,6 +51,13 @@ def make_backend(config) -> Backend:
     if config.get("ENDPOINT"):
         return RemoteBackend(config["ENDPOINT"])
     return EmbeddedBackend(Path(config["BUILD_DIR"]), workers=int(config["QUERY_WORKERS"]))
+
+
+def make_relay(config, kg_backend: Backend) -> FederationRelay | None:
+    """A relay for federated calls when queries run here (a remote endpoint makes its own calls)."""
+    if isinstance(kg_backend, RemoteBackend) or not config["SERVICE_ALLOW"]:
+        return None
+    return FederationRelay(config["SERVICE_ALLOW"], float(config["FEDERATION_TIMEOUT"]))
 
 
 def backend() -> Backend:
@@ -72,4 +81,3 @@ def local_path(iri: str, base: str) -> str | None:
     return None
 
 
-__all__ = ["create_app", "backend", "local_path", "os"]

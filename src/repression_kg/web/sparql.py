@@ -10,9 +10,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, request, send_from_directory, url_for
 
-from ..backend import BackendUnavailable, QueryError, QueryTimeout, Task, WrongKind
+from ..backend import BackendUnavailable, FederationError, QueryError, QueryTimeout, Task, WrongKind
 from ..formats import GRAPH, RESULTS, NotAcceptable, negotiate
-from ..sparql_text import query_form, refused_services
+from ..sparql_text import query_form, refused_services, rewrite_services
 from . import backend, errors
 from .service_description import service_description
 from .ui import examples
@@ -40,6 +40,9 @@ def endpoint():
         allowed = ", ".join(current_app.config["SERVICE_ALLOW"]) or "none"
         raise errors.bad_request(f"SERVICE {refused[0]} is not allowed: this endpoint federates only with {allowed}.")
     results_format, graph_format = answer_formats(form)
+    relay = current_app.extensions.get("kg_federation")
+    if relay is not None:
+        query = rewrite_services(query, relay.routes)
     task = Task(query, results_format, graph_format, tuple(default_graphs), tuple(named_graphs))
     return run(task, requested_timeout())
 
@@ -133,6 +136,8 @@ def run(task: Task, timeout: float) -> Response:
             retry_after=int(min(timeout, 60)) or 1) from None
     except WrongKind as err:
         raise errors.not_acceptable(str(NotAcceptable(err.kind, request.headers.get("Accept", "")))) from None
+    except FederationError as err:
+        raise errors.ApiError(504 if "did not answer" in str(err) else 502, str(err)) from None
     except BackendUnavailable as err:
         raise errors.service_unavailable(str(err)) from None
     response = Response(answer.body, content_type=answer.format.content_type)
