@@ -101,7 +101,6 @@ def metadata(sources: Sources, graphs: dict[str, Graph]) -> Graph:
     g.add((DATASET, DCTERMS.title, Literal("Soviet political repression in Kazakhstan, 1920s-1980s: a knowledge graph", lang="en")))
     g.add((DATASET, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")))
     g.add((DATASET, DCTERMS.source, URIRef("https://doi.org/10.31489/2021HPh4/113-123")))
-    g.add((DATASET, URIRef(VOID + "triples"), Literal(sum(len(x) for x in graphs.values()))))
     g.add((DATASET, URIRef(VOID + "uriSpace"), Literal("https://w3id.org/kz-repression/id/")))
     g.add((DATASET, PROV.wasGeneratedBy, activity))
     g.add((activity, RDF.type, PROV.Activity))

@@ -164,3 +164,7 @@ def _get(app, path: str) -> int:
     click.echo(f"{response.status}", err=True)
     click.echo(response.get_data(as_text=True), nl=False)
     return 0 if response.status_code == 200 else 1
+
+
+if __name__ == "__main__":
+    main()

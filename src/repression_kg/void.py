@@ -1,0 +1,195 @@
+"""The dataset description (VoID and DCAT) as an rdflib Graph, counted from the store through a backend.
+
+Pure logic (no Flask): the web view passes the backend, the base IRI and the site's own URL.
+The description is cached per build (the build's time and source digest from the metadata graph),
+so the counting queries run once per build, not once per request.
+"""
+from __future__ import annotations
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, RDF, XSD
+
+from .backend import Backend
+from .namespaces import GRAPHS, ID, KZR, ONTOLOGY, PREFIXES, sparql_prefixes
+
+VOID = Namespace("http://rdfs.org/ns/void#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
+SOURCE = URIRef("https://doi.org/10.31489/2021HPh4/113-123")
+SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
+EXAMPLES = ("stage/repression-5", "person/bukeikhanov-a", "dataset/table-1")
+TITLE = "Soviet political repression in Kazakhstan, 1920s-1980s: a knowledge graph"
+DESCRIPTION = (
+    "The nine stages of Soviet political repression in Kazakhstan (1917 to the late 1980s) and the five "
+    "stages of the rehabilitation of its victims, with the persons, organisations, places, legal acts, "
+    "archival fonds, events and statistics named in Z.G. Saktaganova, \u201cTo the question about the stages "
+    "of political repression in Kazakhstan in the 1920s-1980s\u201d (Bulletin of the Karaganda University, "
+    "2021). Every statement about the past cites the passage of the article that makes it.")
+DUMPS_NOTE = (
+    "Planned, not yet published: downloadable dumps of the whole dataset will be served under {site}/dumps/ "
+    "by a later release. No dump file exists yet; until then the SPARQL endpoint gives access to all data.")
+# Vocabulary IRIs for the namespaces of classes and properties (our own: the ontology's IRI).
+VOCABULARIES = {str(KZR): str(ONTOLOGY),
+                **{ns: ns for p, ns in PREFIXES.items() if not ns.startswith(ID) and p not in ("kzr", "shape")}}
+
+NAMESPACES = {**PREFIXES, "void": str(VOID), "dcat": str(DCAT)}
+
+_cache: dict[tuple, Graph] = {}
+
+
+def describe(backend: Backend, base: str, site: str) -> Graph:
+    """The VoID/DCAT description of the dataset; `site` is this server's URL without a trailing slash."""
+    build = _build(backend)
+    if not build.get("time"):  # no build metadata (a foreign store): nothing to key a cache on
+        return _describe(backend, base, site, build)
+    key = (build["time"], build.get("digest"), base, site)
+    if key not in _cache:
+        if len(_cache) > 16:
+            _cache.clear()
+        _cache[key] = _describe(backend, base, site, build)
+    return _cache[key]
+
+
+def _describe(backend: Backend, base: str, site: str, build: dict) -> Graph:
+    """Count and describe; no caching."""
+    g = Graph(bind_namespaces="core")
+    for prefix, ns in NAMESPACES.items():
+        g.bind(prefix, ns)
+    dataset = URIRef(base + "dataset")
+    _about(g, dataset, base, site, build)
+    classes, properties = _partitions(g, dataset, backend)
+    g.add((dataset, VOID.triples, Literal(_count(backend, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"))))
+    g.add((dataset, VOID.entities, Literal(_count(backend, f'SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?c FILTER(STRSTARTS(STR(?s), "{base}id/")) }}'))))
+    g.add((dataset, VOID.classes, Literal(len(classes))))
+    g.add((dataset, VOID.properties, Literal(len(properties))))
+    for vocabulary in sorted({VOCABULARIES[ns] for ns in map(_namespace, classes + properties) if ns in VOCABULARIES}):
+        g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
+    _access(g, dataset, site)
+    return g
+
+
+def _about(g: Graph, dataset: URIRef, base: str, site: str, build: dict) -> None:
+    """What the dataset is: types, title, description, licence, source, IRI space, examples, date."""
+    g.add((dataset, RDF.type, VOID.Dataset))
+    g.add((dataset, RDF.type, DCAT.Dataset))
+    g.add((dataset, DCTERMS.title, Literal(build.get("title") or TITLE, lang="en")))
+    g.add((dataset, DCTERMS.description, Literal(DESCRIPTION, lang="en")))
+    g.add((dataset, DCTERMS.license, LICENSE))
+    g.add((dataset, DCTERMS.source, SOURCE))
+    g.add((dataset, DCAT.landingPage, URIRef(site + "/")))
+    g.add((dataset, VOID.uriSpace, Literal(base + "id/")))
+    for path in EXAMPLES:
+        g.add((dataset, VOID.exampleResource, URIRef(base + "id/" + path)))
+    if build.get("time"):
+        g.add((dataset, DCTERMS.modified, Literal(build["time"], datatype=XSD.dateTime)))
+
+
+def _access(g: Graph, dataset: URIRef, site: str) -> None:
+    """The SPARQL endpoint (a distribution through a DataService) and the dumps, planned."""
+    endpoint = URIRef(site + "/sparql")
+    service, distribution, dumps = BNode(), BNode(), BNode()
+    g.add((dataset, VOID.sparqlEndpoint, endpoint))
+    g.add((dataset, DCAT.distribution, distribution))
+    g.add((distribution, RDF.type, DCAT.Distribution))
+    g.add((distribution, DCTERMS.title, Literal("SPARQL endpoint", lang="en")))
+    g.add((distribution, DCAT.accessURL, endpoint))
+    g.add((distribution, DCAT.accessService, service))
+    g.add((service, RDF.type, DCAT.DataService))
+    g.add((service, DCTERMS.title, Literal("SPARQL 1.1 query service (read-only)", lang="en")))
+    g.add((service, DCAT.endpointURL, endpoint))
+    g.add((service, DCTERMS.conformsTo, SPARQL_PROTOCOL))
+    g.add((service, DCAT.servesDataset, dataset))
+    # No void:dataDump: the dumps come in a later release, and no file may be claimed before it exists.
+    g.add((dataset, DCAT.distribution, dumps))
+    g.add((dumps, RDF.type, DCAT.Distribution))
+    g.add((dumps, DCTERMS.title, Literal("Data dumps (planned)", lang="en")))
+    g.add((dumps, DCTERMS.description, Literal(DUMPS_NOTE.format(site=site), lang="en")))
+
+
+def _partitions(g: Graph, dataset: URIRef, backend: Backend) -> tuple[list[str], list[str]]:
+    """A class partition per class (entities) and a property partition per property (triples)."""
+    classes = backend.select("SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
+    properties = backend.select("SELECT ?p (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } } GROUP BY ?p")
+    for link, key, count, rows in ((VOID.classPartition, VOID["class"], VOID.entities, classes),
+                                   (VOID.propertyPartition, VOID.property, VOID.triples, properties)):
+        for row in sorted(rows, key=lambda r: r.get("c", r.get("p"))["value"]):
+            term = row.get("c", row.get("p"))
+            if term["type"] != "uri":
+                continue
+            node = BNode()
+            g.add((dataset, link, node))
+            g.add((node, key, URIRef(term["value"])))
+            g.add((node, count, Literal(int(row["n"]["value"]))))
+    return ([r["c"]["value"] for r in classes if r["c"]["type"] == "uri"],
+            [r["p"]["value"] for r in properties])
+
+
+def _build(backend: Backend) -> dict:
+    """The build's time, source digest and title, from the metadata graph (empty if absent)."""
+    rows = backend.select(sparql_prefixes() + f"""
+        SELECT ?time ?digest ?title WHERE {{ GRAPH <{GRAPHS['metadata']}> {{
+          ?d a <{VOID.Dataset}> . OPTIONAL {{ ?d dct:title ?title }}
+          OPTIONAL {{ ?d prov:wasGeneratedBy ?a . ?a prov:endedAtTime ?time OPTIONAL {{ ?a dct:identifier ?digest }} }}
+        }} }} ORDER BY DESC(?time) LIMIT 1""")
+    return {k: v["value"] for k, v in rows[0].items()} if rows else {}
+
+
+def _count(backend: Backend, query: str) -> int:
+    """The single number a COUNT query answers."""
+    rows = backend.select(query)
+    return int(rows[0]["n"]["value"]) if rows else 0
+
+
+def _namespace(iri: str) -> str:
+    """The namespace of a term: up to and including the last '#' or '/'."""
+    cut = max(iri.rfind("#"), iri.rfind("/"))
+    return iri[: cut + 1]
+
+
+# --- Serialisation and the HTML view --------------------------------------------------------
+
+RDFLIB_FORMATS = {"turtle": "turtle", "ntriples": "nt", "nquads": "nt", "jsonld": "json-ld",
+                  "rdfxml": "xml", "trig": "trig"}
+
+
+def serialize(g: Graph, format_name: str) -> bytes:
+    """The graph in one of our formats (N-Quads of one default graph are N-Triples)."""
+    rdflib_format = RDFLIB_FORMATS[format_name]
+    if rdflib_format == "json-ld":
+        return g.serialize(format="json-ld", context=NAMESPACES, encoding="utf-8")
+    return g.serialize(format=rdflib_format, encoding="utf-8")
+
+
+def curie(iri: str) -> str:
+    """An IRI shortened with the longest matching prefix (VoID and DCAT included), or the IRI."""
+    for prefix, ns in sorted(NAMESPACES.items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(ns) and len(iri) > len(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
+def statements(g: Graph, subject, skip=(VOID.classPartition, VOID.propertyPartition)) -> list[dict]:
+    """The statements about a subject as rows {property, iri, values}, rdf:type first; blank nodes nested."""
+    rows = []
+    for p in sorted(set(g.predicates(subject)) - set(skip), key=lambda p: (p != RDF.type, curie(str(p)))):
+        values = [_cell(g, o) for o in sorted(g.objects(subject, p), key=str)]
+        rows.append({"property": curie(str(p)), "iri": str(p), "values": values})
+    return rows
+
+
+def _cell(g: Graph, o) -> dict:
+    """One object: an IRI, a literal (with its language or datatype), or a nested description."""
+    if isinstance(o, BNode):
+        return {"rows": statements(g, o)}
+    if isinstance(o, URIRef):
+        return {"iri": str(o), "curie": curie(str(o))}
+    return {"text": str(o), "lang": o.language, "datatype": curie(str(o.datatype)) if o.datatype else None}
+
+
+def partitions(g: Graph, dataset, link, key, count) -> list[dict]:
+    """The class or property partitions as rows {iri, curie, count}, largest first."""
+    rows = []
+    for node in g.objects(dataset, link):
+        term, n = g.value(node, key), g.value(node, count)
+        rows.append({"iri": str(term), "curie": curie(str(term)), "count": int(n)})
+    return sorted(rows, key=lambda r: (-r["count"], r["iri"]))
