@@ -8,7 +8,7 @@ from repression_kg import article
 from repression_kg.load import load_sources
 from repression_kg.quotes import citation_problems
 
-from conftest import ROOT
+from paths import ROOT
 
 pytestmark = pytest.mark.skipif(not article.article_path().exists(),
                                 reason=f"the source article is not at {article.article_path()} (set KZR_ARTICLE)")

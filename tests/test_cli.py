@@ -9,7 +9,7 @@ import pytest
 
 from repression_kg.cli import main
 
-from conftest import ROOT
+from paths import ROOT
 
 
 def run(runner, *args, env=None):

@@ -14,7 +14,7 @@ import pytest
 from repression_kg import article
 from repression_kg.query import format_result, run, select_rows
 
-from conftest import ROOT
+from paths import ROOT
 
 QUERIES = sorted((ROOT / "queries").glob("*.rq"))
 

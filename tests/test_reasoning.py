@@ -9,7 +9,7 @@ from repression_kg.namespaces import sparql_prefixes
 from repression_kg.query import select_rows
 from repression_kg.reason import ReasoningError, infer_types
 
-from conftest import ROOT
+from paths import ROOT
 
 ID = "https://w3id.org/kz-repression/id/"
 

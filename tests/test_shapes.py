@@ -11,7 +11,7 @@ from repression_kg.load import Sources, parse_turtle
 from repression_kg.namespaces import PREFIXES, curie, sparql_prefixes
 from repression_kg.validate import validate
 
-from conftest import FIXTURES, ROOT
+from paths import FIXTURES, ROOT
 
 INVALID = sorted((FIXTURES / "shapes" / "invalid").glob("*.ru"))
 

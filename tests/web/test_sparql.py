@@ -145,7 +145,7 @@ def test_default_and_named_graph_uris(client):
     assert send(client, "GET", query, **{"default-graph-uri": inferred}).json["boolean"] is True
     data = "https://w3id.org/kz-repression/graph/data"
     assert send(client, "POST-form", query, **{"default-graph-uri": data}).json["boolean"] is False
-    named = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"
+    named = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
     response = send(client, "POST-query", named, **{"named-graph-uri": inferred})
     assert [b["g"]["value"] for b in response.json["results"]["bindings"]] == [inferred]
 
