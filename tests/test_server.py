@@ -191,3 +191,64 @@ def test_remote_backend_errors_and_rules(oxigraph_server, tmp_path):
         with urllib.request.urlopen(request, timeout=30) as r:
             assert r.headers.get_content_type() == "application/n-triples"
             assert b"<https://w3id.org/kz-repression/ontology#ordinal> \"5\"" in r.read()
+
+
+@pytest.fixture(scope="module")
+def site(built):
+    with serve(built) as (base, _):
+        yield base
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_sparqlwrapper_select_in_every_results_format(site, fmt):
+    from SPARQLWrapper import SPARQLWrapper
+
+    client = SPARQLWrapper(site + "/sparql", agent="repression-kg tests")
+    client.setQuery(STAGES)
+    client.setReturnFormat(fmt)
+    result = client.query()
+    converted = result.convert()
+    if fmt == "json":
+        values = [int(b["n"]["value"]) for b in converted["results"]["bindings"]]
+    elif fmt == "xml":
+        values = [int(e.firstChild.data) for e in converted.getElementsByTagName("literal")]
+    else:
+        text = converted.decode() if isinstance(converted, bytes) else converted
+        values = [int(line.split("^^")[0].strip('"')) for line in text.splitlines()[1:]]
+    assert values == list(range(1, 10))
+
+
+@pytest.mark.parametrize("fmt,rdflib_format", [("turtle", "turtle"), ("n3", "turtle"), ("rdf+xml", "xml"), ("json-ld", "json-ld")])
+def test_sparqlwrapper_construct_in_every_graph_format(site, fmt, rdflib_format):
+    from rdflib import Graph, Literal, URIRef
+    from SPARQLWrapper import SPARQLWrapper
+
+    client = SPARQLWrapper(site + "/sparql", agent="repression-kg tests")
+    client.setQuery("CONSTRUCT WHERE { <https://w3id.org/kz-repression/id/stage/repression-5> "
+                    "<https://w3id.org/kz-repression/ontology#ordinal> ?n }")
+    client.setReturnFormat(fmt)
+    raw = client.query().response.read()
+    graph = Graph().parse(data=raw, format=rdflib_format)
+    assert (URIRef("https://w3id.org/kz-repression/id/stage/repression-5"),
+            URIRef("https://w3id.org/kz-repression/ontology#ordinal"), Literal(5)) in graph
+
+
+@pytest.mark.parametrize("accept,media_type", [
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"), ("text/tab-separated-values", "text/tab-separated-values")])
+def test_curl_select(site, accept, media_type):
+    result = subprocess.run(["curl", "-s", "-H", f"Accept: {accept}", "--data-urlencode", f"query={STAGES}",
+                             "-w", "\n%{content_type}", site + "/sparql"], capture_output=True, text=True, timeout=60)
+    body, content_type = result.stdout.rsplit("\n", 1)
+    assert content_type.split(";")[0] == media_type
+    assert "Stage" not in body and ("9" in body)
+
+
+def test_curl_follows_an_iri_to_its_data(site):
+    result = subprocess.run(["curl", "-s", "-L", "-H", "Accept: text/turtle", "-w", "\n%{url_effective}",
+                             site + "/id/person/bukeikhanov-a"], capture_output=True, text=True, timeout=60)
+    body, final_url = result.stdout.rsplit("\n", 1)
+    assert final_url == site + "/data/person/bukeikhanov-a.ttl"
+    from rdflib import Graph, Literal
+    assert Literal("A. Bukeikhanov", lang="en") in set(Graph().parse(data=body, format="turtle").objects())

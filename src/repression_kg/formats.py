@@ -52,6 +52,10 @@ ALIASES = {
 
 DEFAULT = {RESULTS: "json", GRAPH: "turtle"}
 
+# format= values that mean a graph format when the answer is a graph (SPARQLWrapper sends these).
+GRAPH_PARAM_ALIASES = {"xml": "rdfxml", "rdf+xml": "rdfxml", "n3": "turtle", "json-ld": "jsonld",
+                       "json": "jsonld", "application/json": "jsonld"}
+
 
 class NotAcceptable(Exception):
     """No format of the wanted kind matches the request; the message lists those available."""
@@ -74,13 +78,16 @@ def by_name(name: str) -> Format | None:
     return None
 
 
-def negotiate(kind: str, accept: str | None = None, format_param: str | None = None) -> Format:
-    """The best format of a kind for a format= parameter (which wins) or an Accept header."""
-    if format_param:
-        chosen = by_name(format_param)
-        if chosen is None or chosen.kind != kind:
-            raise NotAcceptable(kind, f"format={format_param}")
-        return chosen
+def negotiate(kind: str, accept: str | None = None, format_param: str | list[str] | None = None) -> Format:
+    """The best format of a kind for format= (which wins; the first value of the kind) or Accept."""
+    values = [format_param] if isinstance(format_param, str) else [v for v in (format_param or []) if v]
+    if values:
+        for value in values:
+            key = value.strip().lower()
+            chosen = by_name(GRAPH_PARAM_ALIASES.get(key, key) if kind == GRAPH else key)
+            if chosen is not None and chosen.kind == kind:
+                return chosen
+        raise NotAcceptable(kind, f"format={values[0]}")
     if not accept or not accept.strip():
         return by_name(DEFAULT[kind])
     offered = [f for f in FORMATS if f.kind == kind]

@@ -92,7 +92,7 @@ def protocol_parameters() -> tuple[str | None, list[str], list[str]]:
 
 def answer_formats(form: str | None) -> tuple[str | None, str | None]:
     """The formats the client accepts for each kind of answer; 406 if none fits this query."""
-    accept, format_param = request.headers.get("Accept"), request.values.get("format")
+    accept, format_param = request.headers.get("Accept"), request.values.getlist("format")
     chosen = {}
     for kind in (RESULTS, GRAPH):
         try:
