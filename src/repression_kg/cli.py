@@ -15,6 +15,8 @@ import click
 from . import query as kgquery
 from . import store as kgstore
 from .build import BuildError, build as run_build
+from .cli_export import export
+from .cli_link import link
 from .load import SourceError, load_sources
 from .reason import ReasoningError
 from .stats import format_stats, stats as compute_stats
@@ -165,6 +167,9 @@ def _get(app, path: str) -> int:
     click.echo(response.get_data(as_text=True), nl=False)
     return 0 if response.status_code == 200 else 1
 
+
+main.add_command(export)
+main.add_command(link)
 
 if __name__ == "__main__":
     main()
