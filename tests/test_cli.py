@@ -123,4 +123,4 @@ def test_stats_json(runner, built):
     assert counts["classes"][kzr + "RepressionStage"] == 9
     assert counts["classes"][kzr + "RehabilitationStage"] == 5
     assert counts["citations"] > 500 and counts["claims"] > 200
-    assert counts["links"] == 0
+    assert counts["links"] == 7  # data/links/places.ttl
