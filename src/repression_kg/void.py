@@ -7,13 +7,17 @@ so the counting queries run once per build, not once per request.
 from __future__ import annotations
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, RDF, XSD
+from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, XSD
 
+from . import __version__
 from .backend import Backend
 from .namespaces import GRAPHS, ID, KZR, ONTOLOGY, PREFIXES, sparql_prefixes
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+BIBO = Namespace("http://purl.org/ontology/bibo/")
+IANA = "http://www.iana.org/assignments/media-types/"
 LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
 SOURCE = URIRef("https://doi.org/10.31489/2021HPh4/113-123")
 SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
@@ -25,38 +29,46 @@ DESCRIPTION = (
     "archival fonds, events and statistics named in Z.G. Saktaganova, \u201cTo the question about the stages "
     "of political repression in Kazakhstan in the 1920s-1980s\u201d (Bulletin of the Karaganda University, "
     "2021). Every statement about the past cites the passage of the article that makes it.")
-DUMPS_NOTE = (
-    "Planned, not yet published: downloadable dumps of the whole dataset will be served under {site}/dumps/ "
-    "by a later release. No dump file exists yet; until then the SPARQL endpoint gives access to all data.")
+ARTICLE = ("Z.G. Saktaganova, \u201cTo the question about the stages of political repression in Kazakhstan in the "
+           "1920s-1980s\u201d, Bulletin of the Karaganda University. History. Philosophy series, No. 4 (104), 2021, "
+           "pp. 113\u2013123, https://doi.org/10.31489/2021HPh4/113-123")
+AUTHOR = "Kazakhstan repression knowledge graph contributors"
+# Known targets of links out: namespace -> (title, homepage).
+TARGETS = {"http://www.wikidata.org/entity/": ("Wikidata", "https://www.wikidata.org/"),
+           "https://sws.geonames.org/": ("GeoNames", "https://www.geonames.org/"),
+           "http://sws.geonames.org/": ("GeoNames", "https://www.geonames.org/")}
 # Vocabulary IRIs for the namespaces of classes and properties (our own: the ontology's IRI).
 VOCABULARIES = {str(KZR): str(ONTOLOGY),
                 **{ns: ns for p, ns in PREFIXES.items() if not ns.startswith(ID) and p not in ("kzr", "shape")}}
 
-NAMESPACES = {**PREFIXES, "void": str(VOID), "dcat": str(DCAT)}
+NAMESPACES = {**PREFIXES, "void": str(VOID), "dcat": str(DCAT), "spdx": str(SPDX)}
 
 _cache: dict[tuple, Graph] = {}
 
 
-def describe(backend: Backend, base: str, site: str) -> Graph:
-    """The VoID/DCAT description of the dataset; `site` is this server's URL without a trailing slash."""
-    build = _build(backend)
+def describe(backend: Backend, base: str, site: str, release: dict | None = None) -> Graph:
+    """The VoID/DCAT description of the dataset; `site` is this server's URL without a trailing slash.
+
+    `release` is the manifest of the dumps this server offers (export.ensure_release), or None.
+    """
+    build = build_info(backend)
     if not build.get("time"):  # no build metadata (a foreign store): nothing to key a cache on
-        return _describe(backend, base, site, build)
-    key = (build["time"], build.get("digest"), base, site)
+        return _describe(backend, base, site, build, release)
+    key = (build["time"], build.get("digest"), base, site, release and release["marker"])
     if key not in _cache:
         if len(_cache) > 16:
             _cache.clear()
-        _cache[key] = _describe(backend, base, site, build)
+        _cache[key] = _describe(backend, base, site, build, release)
     return _cache[key]
 
 
-def _describe(backend: Backend, base: str, site: str, build: dict) -> Graph:
+def _describe(backend: Backend, base: str, site: str, build: dict, release: dict | None) -> Graph:
     """Count and describe; no caching."""
     g = Graph(bind_namespaces="core")
     for prefix, ns in NAMESPACES.items():
         g.bind(prefix, ns)
     dataset = URIRef(base + "dataset")
-    _about(g, dataset, base, site, build)
+    _about(g, dataset, base, build)
     classes, properties = _partitions(g, dataset, backend)
     g.add((dataset, VOID.triples, Literal(_count(backend, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"))))
     g.add((dataset, VOID.entities, Literal(_count(backend, f'SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?c FILTER(STRSTARTS(STR(?s), "{base}id/")) }}'))))
@@ -64,30 +76,44 @@ def _describe(backend: Backend, base: str, site: str, build: dict) -> Graph:
     g.add((dataset, VOID.properties, Literal(len(properties))))
     for vocabulary in sorted({VOCABULARIES[ns] for ns in map(_namespace, classes + properties) if ns in VOCABULARIES}):
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
+    g.add((dataset, DCAT.landingPage, URIRef(site + "/")))
+    _linksets(g, dataset, backend)
     _access(g, dataset, site)
+    if release:
+        _dumps(g, dataset, site, release)
     return g
 
 
-def _about(g: Graph, dataset: URIRef, base: str, site: str, build: dict) -> None:
-    """What the dataset is: types, title, description, licence, source, IRI space, examples, date."""
+def _about(g: Graph, dataset: URIRef, base: str, build: dict) -> None:
+    """What the dataset is: types, title, description, licence, source, version, how to cite, IRI space, examples."""
     g.add((dataset, RDF.type, VOID.Dataset))
     g.add((dataset, RDF.type, DCAT.Dataset))
     g.add((dataset, DCTERMS.title, Literal(build.get("title") or TITLE, lang="en")))
     g.add((dataset, DCTERMS.description, Literal(DESCRIPTION, lang="en")))
     g.add((dataset, DCTERMS.license, LICENSE))
     g.add((dataset, DCTERMS.source, SOURCE))
-    g.add((dataset, DCAT.landingPage, URIRef(site + "/")))
+    g.add((SOURCE, RDF.type, BIBO.AcademicArticle))
+    g.add((SOURCE, BIBO.doi, Literal("10.31489/2021HPh4/113-123")))
+    g.add((SOURCE, DCTERMS.bibliographicCitation, Literal(ARTICLE, lang="en")))
+    g.add((dataset, DCTERMS.bibliographicCitation, Literal(citation(build, base), lang="en")))
+    g.add((dataset, DCAT.version, Literal(version(build))))
     g.add((dataset, VOID.uriSpace, Literal(base + "id/")))
     for path in EXAMPLES:
         g.add((dataset, VOID.exampleResource, URIRef(base + "id/" + path)))
     if build.get("time"):
         g.add((dataset, DCTERMS.modified, Literal(build["time"], datatype=XSD.dateTime)))
+        activity = BNode()
+        g.add((dataset, PROV.wasGeneratedBy, activity))
+        g.add((activity, RDF.type, PROV.Activity))
+        g.add((activity, PROV.endedAtTime, Literal(build["time"], datatype=XSD.dateTime)))
+        if build.get("digest"):
+            g.add((activity, DCTERMS.identifier, Literal(build["digest"])))
 
 
 def _access(g: Graph, dataset: URIRef, site: str) -> None:
-    """The SPARQL endpoint (a distribution through a DataService) and the dumps, planned."""
+    """The SPARQL endpoint: a distribution through a DataService."""
     endpoint = URIRef(site + "/sparql")
-    service, distribution, dumps = BNode(), BNode(), BNode()
+    service, distribution = BNode(), BNode()
     g.add((dataset, VOID.sparqlEndpoint, endpoint))
     g.add((dataset, DCAT.distribution, distribution))
     g.add((distribution, RDF.type, DCAT.Distribution))
@@ -99,11 +125,61 @@ def _access(g: Graph, dataset: URIRef, site: str) -> None:
     g.add((service, DCAT.endpointURL, endpoint))
     g.add((service, DCTERMS.conformsTo, SPARQL_PROTOCOL))
     g.add((service, DCAT.servesDataset, dataset))
-    # No void:dataDump: the dumps come in a later release, and no file may be claimed before it exists.
-    g.add((dataset, DCAT.distribution, dumps))
-    g.add((dumps, RDF.type, DCAT.Distribution))
-    g.add((dumps, DCTERMS.title, Literal("Data dumps (planned)", lang="en")))
-    g.add((dumps, DCTERMS.description, Literal(DUMPS_NOTE.format(site=site), lang="en")))
+
+
+def _dumps(g: Graph, dataset: URIRef, site: str, release: dict) -> None:
+    """One distribution per dump file (download URL, media type, size, checksum); RDF files are void:dataDumps."""
+    for f in release["files"]:
+        if f["kind"] == "checksums":
+            continue
+        url, node, checksum = URIRef(f"{site}/dumps/{f['name']}"), BNode(), BNode()
+        g.add((dataset, DCAT.distribution, node))
+        g.add((node, RDF.type, DCAT.Distribution))
+        g.add((node, DCTERMS.title, Literal(f["title"] + (", gzip" if f["compressed"] else ""), lang="en")))
+        g.add((node, DCAT.downloadURL, url))
+        g.add((node, DCAT.accessURL, url))
+        g.add((node, DCAT.mediaType, URIRef(IANA + f["media_type"])))
+        if f["compressed"]:
+            g.add((node, DCAT.compressFormat, URIRef(IANA + "application/gzip")))
+        g.add((node, DCAT.byteSize, Literal(f["bytes"], datatype=XSD.nonNegativeInteger)))
+        g.add((node, DCTERMS.license, LICENSE))
+        g.add((node, DCTERMS.modified, Literal(release["build_time"], datatype=XSD.dateTime)))
+        g.add((node, SPDX.checksum, checksum))
+        g.add((checksum, RDF.type, SPDX.Checksum))
+        g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        g.add((checksum, SPDX.checksumValue, Literal(f["sha256"], datatype=XSD.hexBinary)))
+        if f["kind"] == "rdf":
+            g.add((dataset, VOID.dataDump, url))
+
+
+def _linksets(g: Graph, dataset: URIRef, backend: Backend) -> None:
+    """A void:Linkset per target dataset and link property of the links graph (none while there are no links)."""
+    known = " ".join(f'"{ns}"' for ns in TARGETS)
+    rows = backend.select(sparql_prefixes() + f"""SELECT ?ns ?p (COUNT(*) AS ?n) WHERE {{
+          GRAPH <{GRAPHS['links']}> {{ ?s ?p ?o FILTER(isIRI(?o) && ?p IN (skos:exactMatch, skos:closeMatch, owl:sameAs)) }}
+          OPTIONAL {{ VALUES ?known {{ {known} }} FILTER(STRSTARTS(STR(?o), ?known)) }}
+          BIND(COALESCE(?known, REPLACE(STR(?o), "[^/#]*[/#]?$", "")) AS ?ns)
+        }} GROUP BY ?ns ?p ORDER BY ?ns ?p""")
+    targets: dict[str, BNode] = {}
+    for r in rows:
+        ns = r["ns"]["value"]
+        if ns not in targets:
+            title, homepage = TARGETS.get(ns, (ns, None))
+            targets[ns] = target = BNode()
+            g.add((target, RDF.type, VOID.Dataset))
+            g.add((target, DCTERMS.title, Literal(title)))
+            g.add((target, VOID.uriSpace, Literal(ns)))
+            if homepage:
+                g.add((target, FOAF.homepage, URIRef(homepage)))
+        linkset = BNode()
+        g.add((dataset, VOID.subset, linkset))
+        g.add((linkset, RDF.type, VOID.Linkset))
+        g.add((linkset, VOID.subjectsTarget, dataset))
+        g.add((linkset, VOID.objectsTarget, targets[ns]))
+        g.add((linkset, VOID.target, dataset))
+        g.add((linkset, VOID.target, targets[ns]))
+        g.add((linkset, VOID.linkPredicate, URIRef(r["p"]["value"])))
+        g.add((linkset, VOID.triples, Literal(int(r["n"]["value"]))))
 
 
 def _partitions(g: Graph, dataset: URIRef, backend: Backend) -> tuple[list[str], list[str]]:
@@ -124,7 +200,7 @@ def _partitions(g: Graph, dataset: URIRef, backend: Backend) -> tuple[list[str],
             [r["p"]["value"] for r in properties])
 
 
-def _build(backend: Backend) -> dict:
+def build_info(backend: Backend) -> dict:
     """The build's time, source digest and title, from the metadata graph (empty if absent)."""
     rows = backend.select(sparql_prefixes() + f"""
         SELECT ?time ?digest ?title WHERE {{ GRAPH <{GRAPHS['metadata']}> {{
@@ -132,6 +208,19 @@ def _build(backend: Backend) -> dict:
           OPTIONAL {{ ?d prov:wasGeneratedBy ?a . ?a prov:endedAtTime ?time OPTIONAL {{ ?a dct:identifier ?digest }} }}
         }} }} ORDER BY DESC(?time) LIMIT 1""")
     return {k: v["value"] for k, v in rows[0].items()} if rows else {}
+
+
+def version(build: dict) -> str:
+    """The package version, with the build's source digest as build metadata: 0.1.0+590f9ef5fb75."""
+    digest = (build.get("digest") or "").split(":")[-1]
+    return f"{__version__}+{digest[:12]}" if digest else __version__
+
+
+def citation(build: dict, base: str) -> str:
+    """The suggested citation of the dataset (the source article is named in it)."""
+    year = (build.get("time") or "")[:4] or "n.d."
+    return (f"{AUTHOR} ({year}). {TITLE} (version {version(build)}) [Data set]. {base}dataset. "
+            f"Licence: CC BY 4.0. Derived from: {ARTICLE}.")
 
 
 def _count(backend: Backend, query: str) -> int:

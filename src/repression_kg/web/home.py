@@ -10,7 +10,7 @@ from .. import pictures, void
 from ..backend import BackendUnavailable, QueryTimeout
 from ..formats import FORMATS, GRAPH, NotAcceptable, negotiate
 from ..namespaces import ID, KZR, sparql_prefixes
-from . import backend, errors, local_path
+from . import backend, dumps, errors, local_path
 
 bp = Blueprint("home", __name__, static_folder="static", static_url_path="/static")
 
@@ -72,14 +72,22 @@ def index():
         timeline_svg=timeline_svg(stages), table_1=table, table_1_headers=headers,
         table_1_charts=table_1_charts(table, headers), table_1_note=note("dataset:table-1"),
         table_1_citations=citations("dataset:table-1"), table_1_href=page(ID + "dataset/table-1"), figure_groups=group_figures(figures),
-        figure_charts=figure_charts(figures))
+        figure_charts=figure_charts(figures), downloads=downloads())
+
+
+def downloads() -> dict:
+    """The 'Download and cite' section: the dumps of this build (if this server has them) and the citation."""
+    try:
+        return dumps.download_and_cite(dumps.release_or_none())
+    except (QueryTimeout, BackendUnavailable) as err:
+        raise errors.service_unavailable(str(err)) from None
 
 
 @bp.get("/.well-known/void")
 def dataset_description():
     """The VoID/DCAT description: Turtle, JSON-LD, N-Triples, RDF/XML by content negotiation, or HTML."""
     try:
-        graph = void.describe(backend(), current_app.config["BASE_IRI"], request.host_url.rstrip("/"))
+        graph = void.describe(backend(), current_app.config["BASE_IRI"], request.host_url.rstrip("/"), dumps.release_or_none())
     except (QueryTimeout, BackendUnavailable) as err:
         raise errors.service_unavailable(str(err)) from None
     format_param = request.args.get("format")
