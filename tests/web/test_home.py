@@ -359,3 +359,9 @@ def test_bar_chart_escapes_and_labels_numbers():
     assert ">5 &lt;b&gt;</text>" in svg
     assert svg.count("</rect>") == 1  # no bar where there is no figure, but its text
     assert re.search(r'<text [^>]*class="no-figure"[^>]*>-</text>', svg)
+
+
+def test_the_head_holds_no_page_content_and_sections_are_unique(home):
+    head = home.split("<head>", 1)[1].split("</head>", 1)[0]
+    assert "<section" not in head
+    assert home.count('id="download"') == 1
