@@ -13,6 +13,7 @@ import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from . import cite
 from .formats import ALIASES, FORMATS, GRAPH, Format, NotAcceptable, negotiate
 from .namespaces import GRAPHS, KZR, curie
 
@@ -288,21 +289,13 @@ def _one(props: dict, name: str) -> str | None:
 def _citation(iri: str, props: dict, href: Href) -> Citation:
     """A citation node as shown: "Saktaganova 2021, <section>, para. N (p. P) [N; pages]"."""
     section, para, table, page = (_one(props, n) for n in ("section", "paragraph", "table", "page"))
-    locator = ", ".join(x for x in (section, para and f"para. {para}", table) if x)
-    if page:
-        locator += f" (p. {page})"
-    number, pages = _one(props, "referenceNumber"), _one(props, "referencePages")
-    reference = f"[{number}; {pages}]" if number and pages else f"[{number}]" if number else ""
     source = _one(props, "inSource") or ""
     quote = _pick(props.get(str(KZR.quote), []))
     order = (SECTIONS.index(section) if section in SECTIONS else len(SECTIONS), int(para or 0), table or "", iri)
-    return Citation(href(iri), Node(_short_source(source), href(source) if source else None), locator,
-                    reference, quote and Node(quote["value"], lang=quote.get("xml:lang")), order)
-
-
-def _short_source(iri: str) -> str:
-    """A source's short name from its author-year slug: source/saktaganova-2021 -> "Saktaganova 2021"."""
-    return iri.rstrip("/").rsplit("/", 1)[-1].replace("-", " ").title() if iri else "source"
+    return Citation(href(iri), Node(cite.short_source(source), href(source) if source else None),
+                    cite.locator(section, para, table, page),
+                    cite.reference(_one(props, "referenceNumber"), _one(props, "referencePages")),
+                    quote and Node(quote["value"], lang=quote.get("xml:lang")), order)
 
 
 def _incoming(backend, iri: str, cap: int) -> tuple[dict[str, int], list[tuple[str, str]]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import cite
 from .backend import Backend
 from .formats import by_name
 from .namespaces import GRAPHS, PREFIXES, sparql_prefixes
@@ -259,12 +260,8 @@ def _citation_texts(backend: Backend, values: str) -> dict[str, str]:
     texts = {}
     for r in sorted(rows, key=lambda r: json.dumps(r, sort_keys=True)):
         v = {k: t["value"] for k, t in r.items()}
-        source = v.get("source", "").rsplit("/", 1)[-1].replace("-", " ").title() or "source"
-        locator = ", ".join(x for x in (source, v.get("section"), "paragraph" in v and f"para. {v['paragraph']}",
-                                        v.get("table")) if x)
-        page = f" (p. {v['page']})" if "page" in v else ""
-        ref = f" [{v['n']}; {v['pages']}]" if "n" in v and "pages" in v else f" [{v['n']}]" if "n" in v else ""
-        texts.setdefault(v["c"], locator + page + ref)
+        texts.setdefault(v["c"], cite.citation_text(v.get("source"), v.get("section"), v.get("paragraph"),
+                                                    v.get("table"), v.get("page"), v.get("n"), v.get("pages")))
     return texts
 
 

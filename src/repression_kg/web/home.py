@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from .. import pictures, void
+from .. import cite, pictures, void
 from ..backend import BackendUnavailable, QueryTimeout
 from ..formats import FORMATS, GRAPH, NotAcceptable, negotiate
 from ..namespaces import ID, KZR, sparql_prefixes
@@ -55,8 +55,8 @@ WHERE { ?o qb:dataSet dataset:figures ; kzr:indicator ?indicator ; kzr:printedVa
   OPTIONAL { ?o kzr:citation ?c . ?c kzr:reference/kzr:referenceNumber ?n OPTIONAL { ?c kzr:referencePages ?pages }
              BIND(IF(BOUND(?pages), CONCAT(STR(?n), "; ", ?pages), STR(?n)) AS ?ref) }
 } GROUP BY ?o ?indicator ?area ?qualifier ?pv ?value ?ts ?begin"""
-CITATIONS = """SELECT ?c ?section ?paragraph ?table ?page ?n ?pages ?quote WHERE { {subject} kzr:citation ?c .
-  OPTIONAL { ?c kzr:section ?section } OPTIONAL { ?c kzr:paragraph ?paragraph } OPTIONAL { ?c kzr:table ?table }
+CITATIONS = """SELECT ?c ?source ?section ?paragraph ?table ?page ?n ?pages ?quote WHERE { {subject} kzr:citation ?c .
+  OPTIONAL { ?c kzr:inSource ?source } OPTIONAL { ?c kzr:section ?section } OPTIONAL { ?c kzr:paragraph ?paragraph } OPTIONAL { ?c kzr:table ?table }
   OPTIONAL { ?c kzr:page ?page } OPTIONAL { ?c kzr:reference/kzr:referenceNumber ?n } OPTIONAL { ?c kzr:referencePages ?pages }
   OPTIONAL { ?c kzr:quote ?quote } } ORDER BY ?c"""
 
@@ -160,11 +160,10 @@ def citations(subject: str) -> list[dict]:
     """The citations of a subject as shown: 'Saktaganova 2021, <section>, para. N (p. P) [N; pages]' and the quote."""
     shown = []
     for r in select(CITATIONS.replace("{subject}", subject)):
-        locator = ", ".join(x for x in (r.get("section"), f"para. {r['paragraph']}" if "paragraph" in r else r.get("table")) if x)
-        reference = f"[{r['n']}; {r['pages']}]" if "pages" in r and "n" in r else f"[{r['n']}]" if "n" in r else ""
-        page_note = f" (p. {r['page']})" if "page" in r else ""
-        shown.append({"text": f"Saktaganova 2021, {locator}{page_note} {reference}".rstrip(),
-                      "reference": reference, "quote": r.get("quote", "")})
+        reference = cite.reference(r.get("n"), r.get("pages"))
+        text = cite.citation_text(r.get("source"), r.get("section"), r.get("paragraph"), r.get("table"),
+                                  r.get("page"), r.get("n"), r.get("pages"))
+        shown.append({"text": text, "reference": reference, "quote": r.get("quote", "")})
     return shown
 
 
