@@ -23,6 +23,7 @@ import pyoxigraph as ox
 
 from . import __version__
 from .formats import GRAPH, RESULTS, Format, by_name
+from .namespaces import GRAPHS
 from .store import current_store
 
 USER_AGENT = f"repression-kg/{__version__} (Kazakhstan repression knowledge graph; SPARQL client)"
@@ -191,6 +192,20 @@ class RemoteBackend(Backend):
         if fmt is None:
             raise BackendUnavailable(f"The SPARQL endpoint answered in an unexpected format: {media_type}")
         return Answer(fmt.kind, fmt.name, body)
+
+
+BUILD_INFO = """PREFIX dct: <http://purl.org/dc/terms/>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?time ?digest ?title WHERE { GRAPH <%s> {
+  ?d a <http://rdfs.org/ns/void#Dataset> . OPTIONAL { ?d dct:title ?title }
+  OPTIONAL { ?d prov:wasGeneratedBy ?a . ?a prov:endedAtTime ?time OPTIONAL { ?a dct:identifier ?digest } }
+} } ORDER BY DESC(?time) LIMIT 1"""
+
+
+def build_info(backend: Backend) -> dict:
+    """The served build's time, source digest and title, from the metadata graph (empty if absent)."""
+    rows = backend.select(BUILD_INFO % GRAPHS["metadata"])
+    return {k: v["value"] for k, v in rows[0].items()} if rows else {}
 
 
 # --- The embedded store: worker processes that can be killed ------------------------------------

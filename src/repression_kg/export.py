@@ -23,10 +23,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import cite
-from .backend import Backend
+from .backend import Backend, build_info
 from .formats import by_name
 from .namespaces import GRAPHS, PREFIXES, sparql_prefixes
-from .void import build_info, version
+from .void import version
 
 ROLES = ("ontology", "data", "links", "inferred", "metadata")
 DEFAULT_ROLES = ROLES[:4]

@@ -42,9 +42,9 @@ def sparql_prefixes() -> str:
     return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
 
 
-def curie(iri: str) -> str:
+def curie(iri: str, prefixes: dict[str, str] | None = None) -> str:
     """An IRI shortened with the longest matching prefix, or <iri>."""
-    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
-        if iri.startswith(ns):
+    for prefix, ns in sorted((prefixes or PREFIXES).items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(ns) and len(iri) > len(ns):
             return f"{prefix}:{iri[len(ns):]}"
     return f"<{iri}>"

@@ -11,6 +11,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 
+from .backend import build_info
 from .namespaces import GRAPHS, ID, KINDS
 
 # Russian and Kazakh letters to plain Latin; the skeleton merges the remaining variants.
@@ -294,14 +295,9 @@ SELECT ?s ?p ?label ?type ?typeLabel WHERE {
   }
 }"""
 
-MARKER_QUERY = """PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT (MAX(STR(?t)) AS ?marker) WHERE { GRAPH <%s> { ?build prov:endedAtTime ?t } }"""
-
-
 def build_marker(backend) -> str | None:
     """When the served build ended (the metadata graph's prov:endedAtTime), or None if it does not say."""
-    rows = backend.select(MARKER_QUERY % GRAPHS["metadata"])
-    return rows[0]["marker"]["value"] if rows and "marker" in rows[0] else None
+    return build_info(backend).get("time")
 
 
 def load_index(backend, namespace: str) -> SearchIndex:

@@ -10,7 +10,8 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, XSD
 
 from . import __version__
-from .backend import Backend
+from .backend import Backend, build_info
+from . import namespaces
 from .namespaces import GRAPHS, ID, KZR, ONTOLOGY, PREFIXES, sparql_prefixes
 
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -200,16 +201,6 @@ def _partitions(g: Graph, dataset: URIRef, backend: Backend) -> tuple[list[str],
             [r["p"]["value"] for r in properties])
 
 
-def build_info(backend: Backend) -> dict:
-    """The build's time, source digest and title, from the metadata graph (empty if absent)."""
-    rows = backend.select(sparql_prefixes() + f"""
-        SELECT ?time ?digest ?title WHERE {{ GRAPH <{GRAPHS['metadata']}> {{
-          ?d a <{VOID.Dataset}> . OPTIONAL {{ ?d dct:title ?title }}
-          OPTIONAL {{ ?d prov:wasGeneratedBy ?a . ?a prov:endedAtTime ?time OPTIONAL {{ ?a dct:identifier ?digest }} }}
-        }} }} ORDER BY DESC(?time) LIMIT 1""")
-    return {k: v["value"] for k, v in rows[0].items()} if rows else {}
-
-
 def version(build: dict) -> str:
     """The package version, with the build's source digest as build metadata: 0.1.0+590f9ef5fb75."""
     digest = (build.get("digest") or "").split(":")[-1]
@@ -251,10 +242,7 @@ def serialize(g: Graph, format_name: str) -> bytes:
 
 def curie(iri: str) -> str:
     """An IRI shortened with the longest matching prefix (VoID and DCAT included), or the IRI."""
-    for prefix, ns in sorted(NAMESPACES.items(), key=lambda kv: -len(kv[1])):
-        if iri.startswith(ns) and len(iri) > len(ns):
-            return f"{prefix}:{iri[len(ns):]}"
-    return iri
+    return namespaces.curie(iri, NAMESPACES).removeprefix("<").removesuffix(">")
 
 
 def statements(g: Graph, subject, skip=(VOID.classPartition, VOID.propertyPartition)) -> list[dict]:

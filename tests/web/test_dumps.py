@@ -13,6 +13,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from repression_kg import export, void
+from repression_kg.backend import build_info
 from repression_kg.web import create_app
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -71,7 +72,7 @@ def test_listing_as_json(listing, memory_backend):
     assert all(f["url"] == "http://localhost/dumps/" + f["name"] for f in listing["files"])
     assert listing["graphs"] == ["ontology", "data", "links", "inferred"]
     assert listing["license"] == "https://creativecommons.org/licenses/by/4.0/"
-    build = void.build_info(memory_backend)
+    build = build_info(memory_backend)
     assert listing["build_time"] == build["time"] and listing["source_digest"] == build["digest"]
     assert listing["version"] == void.version(build) and listing["version"] in listing["citation"]
     assert all(set(f) == {"name", "title", "kind", "format", "media_type", "compressed", "bytes", "sha256", "url"}

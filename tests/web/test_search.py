@@ -181,7 +181,7 @@ class CountingBackend:
 
     def select(self, sparql):
         if "endedAtTime" in sparql:
-            return [{"marker": {"type": "literal", "value": self.marker}}]
+            return [{"time": {"type": "literal", "value": self.marker}}]
         self.label_queries += 1
         return self.inner.select(sparql)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file, url_for
 
 from .. import export, void
-from ..backend import BackendUnavailable, EmbeddedBackend, QueryTimeout, RemoteBackend
+from ..backend import BackendUnavailable, EmbeddedBackend, QueryTimeout, RemoteBackend, build_info
 from ..formats import by_name
 from . import backend, errors
 
@@ -79,7 +79,7 @@ def public_files(manifest: dict) -> list[dict]:
 
 def download_and_cite(manifest: dict | None) -> dict:
     """What a page shows to download and cite: the files (or None) grouped, the version and the suggested citation."""
-    build = void.build_info(backend())
+    build = build_info(backend())
     shown = {"files": None, "rdf": [], "tables": [], "checksums": None, "version": void.version(build),
              "build_time": build.get("time"), "citation": void.citation(build, current_app.config["BASE_IRI"])}
     if manifest:
