@@ -22,7 +22,7 @@ from repression_kg import link as kglink
 from repression_kg.backend import MemoryBackend
 from repression_kg.cli import main
 from repression_kg.namespaces import GRAPHS, ID
-from test_server import BIN, free_port, running
+from servers import BIN, free_port, running
 
 WD = "http://www.wikidata.org/entity/"
 SSSOM = Namespace("https://w3id.org/sssom/")
