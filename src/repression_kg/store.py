@@ -6,6 +6,9 @@ Layout of a build directory:
     validation.txt   the SHACL report of the current build, as text
     validation.ttl   the same report as a SHACL results graph
     build.json       the summary of the current build
+
+Files derived from a store at build time (the text index, ...) live inside its directory under
+names starting with "kzr-" (see sidecar), so they are published and removed together with it.
 """
 from __future__ import annotations
 
@@ -38,6 +41,11 @@ def open_read_only(build_dir: Path) -> ox.Store:
         return ox.Store.read_only(str(path))
     except OSError as err:
         raise StoreError(f"Cannot open the store at {path}: {err}. Rebuild it with 'repression-kg build'.") from None
+
+
+def sidecar(store_dir: Path, name: str) -> Path:
+    """The path of a file derived from the store at store_dir (RocksDB leaves such files alone)."""
+    return Path(store_dir) / f"kzr-{name}"
 
 
 def new_store_dir(build_dir: Path) -> Path:

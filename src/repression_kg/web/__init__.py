@@ -35,10 +35,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["kg_backend"] = make_backend(app.config)
     app.extensions["kg_federation"] = make_relay(app.config, app.extensions["kg_backend"])
 
-    from . import dumps, entities, errors, home, reconcile, search, sparql
+    from . import dumps, entities, errors, health, home, reconcile, search, sparql
 
     errors.init_app(app)
-    for module in (sparql, entities, home, search, dumps, reconcile):
+    for module in (sparql, entities, home, search, dumps, reconcile, health):
         app.register_blueprint(module.bp)
     app.after_request(common_headers)
     return app
