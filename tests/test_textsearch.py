@@ -1,10 +1,13 @@
-"""The folding, skeletons and scoring of the name search, as tables; no store needed."""
+"""The name search: folding, skeletons and scoring as tables; the SQLite text index, at small scale and with namesakes."""
 from __future__ import annotations
 
 import pytest
 
+from repression_kg.backend import MemoryBackend
+from repression_kg.store import current_store, sidecar
 from repression_kg.textsearch import (
-    EXACT, PREFIX, SKELETON, SearchIndex, fold, is_initial, skeleton, stem, tokens, transliterate, word_level,
+    EXACT, PREFIX, SKELETON, SearchIndex, best_hit, fold, is_initial, load_index, rank, skeleton, stem, tokens,
+    transliterate, word_level,
 )
 
 NS = "https://w3id.org/kz-repression/id/"
@@ -61,6 +64,8 @@ def test_fold(text, expected):
     ("kozybayev", "kozybaev"),            # glide y between vowels
     ("yezhov", "ezhov"),                  # initial glide
     ("qazaq", "kazak"),                   # q = k
+    ("satbaev", "satpayev"),              # a voiced stop after a voiceless consonant: Сәтбаев = Сатпаев
+    ("aitgali", "aitkali"),
 ])
 def test_skeleton_merges_variants(a, b):
     assert skeleton(a) == skeleton(b)
@@ -118,6 +123,10 @@ def test_tokens_mark_initials_and_drop_patronymic_words():
     ("Dulatov", "Dulatbekov", 0),
     ("Dulat", "Dulatbekov", PREFIX),
     ("Seifullin", "Seyfullin", SKELETON),
+    ("Сәтбаев", "Satpayev", SKELETON),
+    ("Qqqq", "Kazakh", 0),      # its skeleton is "k": too short to be a prefix of anything
+    ("Zzzz", "Zhumabayev", 0),
+    ("Qaz", "Kazakh", PREFIX),  # a skeleton of three letters is
 ])
 def test_word_level(query, label, level):
     assert word_level(tokens(query)[0], tokens(label)[0]) == level
@@ -172,3 +181,68 @@ def test_kind_filter_substring_and_no_match():
     assert slugs("Bukeikhanov", "repression") == ["repression/bukeikhanov-a-stage-1"]
     assert slugs("ommissariat") == ["organisation/nkvd"]  # substring, lowest level
     assert slugs("Zzyzx") == []
+
+
+def test_degenerate_queries_find_nothing():
+    assert slugs("Qqqq") == [] and slugs("Zzzz Qqqq") == []
+
+
+def test_kazakh_satbayev_finds_satpayev():
+    index = SearchIndex.from_rows([row("person/satpayev-k-i", "K.I. Satpayev"),
+                                   row("person/satpayev-k-i", "К.И. Сатпаев", "ru")], NS)
+    assert [h.iri for h in index.search("Сәтбаев Қ.")] == [NS + "person/satpayev-k-i"]
+
+
+def test_a_label_that_is_also_a_printed_form_counts_as_a_label():
+    printed = "https://w3id.org/kz-repression/ontology#printedForm"
+    index = SearchIndex.from_rows([row("person/x", "K.I. Satpayev", prop=printed), row("person/x", "K.I. Satpayev"),
+                                   row("person/x", "К.И. Сатпаев", "ru")], NS)
+    assert index.search("Satpayev")[0].label == "K.I. Satpayev"  # English label first, not the Russian one
+
+
+# --- At scale: namesakes beyond the candidates read per level --------------------------------------
+
+GIVEN = ["Kairat", "Aidar", "Askar", "Bolat", "Daulet", "Yerlan", "Marat", "Nurlan", "Serik", "Talgat"]
+SURNAMES = ["Akhmetov", "Akhmetova", "Akhmediyarov", "Omarov", "Seitov", "Kasymov"]
+
+
+@pytest.fixture(scope="module")
+def namesakes() -> SearchIndex:
+    """3,000 persons whose names repeat: far more matches per name than the index reads per level."""
+    rows = []
+    for n in range(3000):
+        surname, given = SURNAMES[n % len(SURNAMES)], GIVEN[(n // len(SURNAMES)) % len(GIVEN)]
+        rows += [row(f"person/p{n:05d}", f"{surname} {given}"),
+                 row(f"person/p{n:05d}", f"{surname} {given[0]}. {n}", "ru"),
+                 row(f"person/p{n:05d}", f"{surname}", "kk", "https://w3id.org/kz-repression/ontology#printedForm")]
+    return SearchIndex.from_rows(rows, NS)
+
+
+@pytest.mark.parametrize("q", ["Akhmetov", "Ахметов", "Akhmetov K.", "K. Akhmetov", "Akhmetov Kairat", "Akhm",
+                               "Akhmetova Aidar", "Ахмедияров", "Omar", "Kairat", "1234", "etov kai", "Seitov Y.", "Zzyzx"])
+def test_namesakes_rank_as_a_full_scan_would(namesakes, q):
+    """Reading a few candidates per level gives the same results as scoring every thing."""
+    query, folded = tokens(q), fold(q)
+    full = rank([h for e in namesakes.entries if (h := best_hit(e, query, folded, False))], 20)
+    assert [(h.iri, h.score) for h in namesakes.search(q)] == [(h.iri, h.score) for h in full]
+
+
+def test_namesakes_initials_choose_the_given_name(namesakes):
+    hits = namesakes.search("Akhmetov K.")
+    assert hits and all(h.label == "Akhmetov Kairat" for h in hits)
+
+
+def test_namesakes_kind_filter_and_limit(namesakes):
+    assert len(namesakes.search("Akhmetov", "person", 100)) == 100
+    assert namesakes.search("Akhmetov", "organisation") == []
+
+
+# --- The index written with the store ----------------------------------------------------------
+
+def test_the_build_writes_the_index_beside_the_store(built):
+    path = sidecar(current_store(built), "search.sqlite")
+    written, read = SearchIndex.open(path), load_index(MemoryBackend.from_build(built), NS)
+    for q in ("Bukeikhanov", "Бөкейхан", "Сәтбаев", "NKVD", "ommissariat", "1937", "kulaks", "Kozybayev M.K."):
+        assert [(h.iri, h.score, h.label) for h in written.search(q)] == [(h.iri, h.score, h.label) for h in read.search(q)]
+    assert written.search("Bukeikhanov")[0].iri == NS + "person/bukeikhanov-a"
+    assert len(written.entries) == len(read.entries) > 700

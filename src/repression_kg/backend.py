@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
+import resource
+import signal
 import threading
 import time
 import urllib.error
@@ -24,13 +27,18 @@ import pyoxigraph as ox
 from . import __version__
 from .formats import GRAPH, RESULTS, Format, by_name
 from .namespaces import GRAPHS
-from .store import current_store
+from .sparql_text import has_dataset_clause
+from .store import StoreError, current_store, open_store, rebuild_hint
 
 USER_AGENT = f"repression-kg/{__version__} (Kazakhstan repression knowledge graph; SPARQL client)"
 
 
 class QueryError(Exception):
     """The query is malformed or cannot be evaluated: the client's fault, with the engine's message."""
+
+
+TOO_DEEP = ("The query is nested too deeply or chains too many operations for the query engine, which ran "
+            "out of stack reading it; write it with fewer nested groups, brackets or chained operators.")
 
 
 class QueryTimeout(Exception):
@@ -71,19 +79,20 @@ class Task:
     graph_format: str | None
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
+    base_iri: str | None = None  # what relative IRIs in the query resolve against (the embedded store only)
 
 
 def evaluate(store: ox.Store, task: Task) -> Answer:
     """Run a task on a store and serialise the answer (the core shared by local backends)."""
     kwargs: dict = {}
-    if task.default_graphs:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in task.default_graphs]
-    else:
-        kwargs["use_default_graph_as_union"] = True
-    if task.named_graphs:
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in task.named_graphs]
     try:
-        result = store.query(task.sparql, **kwargs)
+        if task.default_graphs:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in task.default_graphs]
+        elif not has_dataset_clause(task.sparql):  # FROM and FROM NAMED make their own dataset
+            kwargs["use_default_graph_as_union"] = True
+        if task.named_graphs:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in task.named_graphs]
+        result = store.query(task.sparql, base_iri=task.base_iri, **kwargs)
         if isinstance(result, ox.QueryTriples):
             fmt = _required(task.graph_format, GRAPH)
             return Answer(GRAPH, fmt.name, ox.serialize(result, format=fmt.oxigraph) or b"")
@@ -97,6 +106,10 @@ def evaluate(store: ox.Store, task: Task) -> Answer:
             raise FederationError(message.split("with payload:", 1)[-1].strip()) from None
         raise QueryError(f"The query could not be evaluated: {message}") from None
     except (ValueError, TypeError) as err:
+        raise QueryError(f"The query could not be evaluated: {err}") from None
+    except RuntimeError as err:
+        if "Corruption" in str(err):  # the store's fault, not the query's: the worker reports it
+            raise
         raise QueryError(f"The query could not be evaluated: {err}") from None
 
 
@@ -210,9 +223,23 @@ def build_info(backend: Backend) -> dict:
 
 # --- The embedded store: worker processes that can be killed ------------------------------------
 
-def _worker_main(conn, store_path: str) -> None:
-    """A query worker: open the store read-only, answer tasks until the pipe closes."""
-    store = ox.Store.read_only(store_path)
+WORKER_MEMORY_MB = 4096  # address space of a query worker: a query that needs more is stopped, not the machine
+RETRY_SECONDS = 30.0  # a worker that could not open the store is tried again on demand, at most this often
+# (a rebuild publishes a new directory, which is tried at once)
+
+
+def _worker_main(conn, store_path: str, memory_mb: int | None) -> None:
+    """A query worker: open the store read-only, answer tasks until the pipe closes or the server dies."""
+    _exit_with_parent()
+    if memory_mb:
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        soft = memory_mb << 20 if hard == resource.RLIM_INFINITY else min(memory_mb << 20, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    try:
+        store = open_store(Path(store_path))
+    except StoreError as err:
+        conn.send(("error", str(err)))
+        return
     conn.send(("ready", None))
     while True:
         try:
@@ -221,21 +248,62 @@ def _worker_main(conn, store_path: str) -> None:
             return
         try:
             conn.send(("ok", evaluate(store, task)))
+        except MemoryError:
+            conn.send(("error", BackendUnavailable(
+                f"The query needed more memory than a query worker may use ({memory_mb} MB).")))
+        except RuntimeError as err:
+            if "Corruption" not in str(err):
+                conn.send(("error", err))
+                continue
+            message = " ".join(str(err).split()).rstrip(".")
+            conn.send(("error", BackendUnavailable(
+                f"The store at {store_path} is damaged: {message}. {rebuild_hint(Path(store_path).parent)}")))
         except Exception as err:  # sent back and re-raised in the server, by type
             conn.send(("error", err))
 
 
-class _Worker:
-    """One worker process and its end of the pipe."""
+def _exit_with_parent() -> None:
+    """End this worker as soon as the server is gone, even mid-query (a server killed with -9 closes no pipe)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
 
-    def __init__(self, context, store_path: str):
+    def watch():
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+class _Worker:
+    """One worker process on one store, and its end of the pipe."""
+
+    def __init__(self, context, store_path: str, memory_mb: int | None):
+        self.store = store_path
+        self.memory_mb = memory_mb
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, store_path), daemon=True)
+        self.process = context.Process(target=_worker_main, args=(child, store_path, memory_mb), daemon=True)
         self.process.start()
         child.close()
-        status, _ = self.conn.recv()  # waits for the store to open
+
+    def wait_ready(self, seconds: float = 60.0) -> "_Worker":
+        """Wait until the worker has opened its store, or raise BackendUnavailable saying why it could not."""
+        try:
+            status, reason = self.conn.recv() if self.conn.poll(seconds) else ("error", None)
+        except (EOFError, OSError):
+            status, reason = "error", None
         if status != "ready":
-            raise BackendUnavailable(f"A query worker failed to open {store_path}.")
+            self.kill()
+            raise BackendUnavailable(reason or f"A query worker could not open {self.store} "
+                                               f"(exit code {self.process.exitcode}).")
+        return self
+
+    def stopped(self) -> str:
+        """Why the worker ended in the middle of a query (once its process is gone)."""
+        self.process.join(1)
+        code = self.process.exitcode
+        return (f"A query worker stopped (exit code {code}) and has been replaced; try again. A query that needs "
+                f"more than {self.memory_mb} MB of memory, or a damaged store, does this.")
 
     def kill(self) -> None:
         self.process.kill()
@@ -243,28 +311,43 @@ class _Worker:
         self.conn.close()
 
 
+class _Vacancy:
+    """A place in the pool whose worker could not start: why, on which store, and when to try again."""
+
+    def __init__(self, store_path: str, reason: str):
+        self.store = store_path
+        self.reason = reason
+        self.retry_at = time.monotonic() + RETRY_SECONDS
+
+    def kill(self) -> None:
+        """Nothing runs here."""
+
+
 class EmbeddedBackend(Backend):
     """The built Oxigraph store on disk, queried by a pool of killable worker processes."""
 
     name = "embedded"
 
-    def __init__(self, build_dir: Path, workers: int = 3):
+    def __init__(self, build_dir: Path, workers: int = 3, memory_mb: int | None = WORKER_MEMORY_MB):
         self.build_dir = Path(build_dir)
         self.size = workers
+        self.memory_mb = memory_mb
         self._context = multiprocessing.get_context("spawn")
-        self._lock = threading.Lock()
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: queue.Queue[_Worker | _Vacancy] = queue.Queue()
         self._store = str(current_store(self.build_dir))
-        for _ in range(workers):
-            self._idle.put(_Worker(self._context, self._store))
+        started = [_Worker(self._context, self._store, memory_mb) for _ in range(workers)]
+        try:
+            for worker in started:
+                self._idle.put(worker.wait_ready())
+        except BackendUnavailable:
+            for worker in started:
+                worker.kill()
+            raise
 
     def answer(self, task: Task, timeout: float) -> Answer:
         deadline = time.monotonic() + timeout
         self._follow_rebuilds()
-        try:
-            worker = self._idle.get(timeout=timeout)
-        except queue.Empty:
-            raise QueryTimeout(timeout) from None
+        worker = self._take(timeout)
         try:
             worker.conn.send(task)
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
@@ -273,9 +356,13 @@ class EmbeddedBackend(Backend):
                 raise QueryTimeout(timeout)
             status, value = worker.conn.recv()
         except (EOFError, OSError):
+            reason = worker.stopped()
+            crashed = worker.process.exitcode == -signal.SIGSEGV  # the parser or evaluator ran out of stack
             self._replace(worker)
             worker = None
-            raise BackendUnavailable("A query worker died; it has been replaced. Try again.") from None
+            if crashed:
+                raise QueryError(TOO_DEEP) from None
+            raise BackendUnavailable(reason) from None
         finally:
             if worker is not None:
                 self._idle.put(worker)
@@ -283,26 +370,47 @@ class EmbeddedBackend(Backend):
             raise value
         return value
 
+    def _take(self, timeout: float) -> _Worker:
+        """An idle worker on the current store; one on an older store, or a vacancy, is (re)started first."""
+        try:
+            worker = self._idle.get(timeout=timeout)
+        except queue.Empty:
+            raise QueryTimeout(timeout) from None
+        if isinstance(worker, _Worker) and worker.store == self._store:
+            return worker
+        if isinstance(worker, _Vacancy) and worker.store == self._store and time.monotonic() < worker.retry_at:
+            self._idle.put(worker)
+            raise BackendUnavailable(worker.reason)
+        worker.kill()
+        return self._start(self._store)
+
+    def _start(self, store_path: str) -> _Worker:
+        """A new worker on store_path, ready; if it cannot start, a vacancy takes its place and the reason is raised."""
+        try:
+            return _Worker(self._context, store_path, self.memory_mb).wait_ready()
+        except BackendUnavailable as err:
+            self._idle.put(_Vacancy(store_path, str(err)))
+            raise
+
     def _replace(self, worker: _Worker) -> None:
         """Kill a worker now; start its replacement in the background."""
         worker.kill()
+        store_path = self._store
 
         def start():
-            self._idle.put(_Worker(self._context, self._store))
+            try:
+                self._idle.put(self._start(store_path))
+            except BackendUnavailable:
+                pass  # a vacancy stands in; the next query that takes it says why
 
         threading.Thread(target=start, daemon=True).start()
 
     def _follow_rebuilds(self) -> None:
-        """After a rebuild, replace the workers so that they read the new store."""
-        path = str(current_store(self.build_dir))
-        with self._lock:
-            if path == self._store:
-                return
-            self._store = path
-            for _ in range(self.size):
-                old = self._idle.get()
-                old.kill()
-                self._idle.put(_Worker(self._context, path))
+        """After a rebuild, workers move to the new store as they are taken (see _take)."""
+        try:
+            self._store = str(current_store(self.build_dir))
+        except StoreError:
+            pass  # the link is broken: the workers keep serving the store they have open
 
     def close(self) -> None:
         while not self._idle.empty():

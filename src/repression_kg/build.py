@@ -10,7 +10,9 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, XSD
 
+from . import registry as kgregistry
 from . import store as kgstore
+from .derived import write_derived
 from .load import Sources, load_sources
 from .namespaces import GRAPHS, PREFIXES
 from .reason import infer_types
@@ -48,8 +50,8 @@ class BuildResult:
         }
 
 
-def build(root: Path, build_dir: Path, reason: bool = True) -> BuildResult:
-    """Build the dataset from the checkout at root into build_dir/store, or raise BuildError."""
+def build(root: Path, build_dir: Path, reason: bool = True, add=(), quiet: bool = False) -> BuildResult:
+    """Build the dataset from the checkout at root (and the registries in add) into build_dir/store, or raise BuildError."""
     root, build_dir = Path(root).resolve(), Path(build_dir).resolve()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -61,6 +63,7 @@ def build(root: Path, build_dir: Path, reason: bool = True) -> BuildResult:
         clock = now
 
     sources = load_sources(root)
+    registries = kgregistry.open_registries(add)
     lap("parse")
     report = validate(sources)
     lap("validate")
@@ -68,6 +71,14 @@ def build(root: Path, build_dir: Path, reason: bool = True) -> BuildResult:
         build_dir.mkdir(parents=True, exist_ok=True)
         (build_dir / "failed-validation.txt").write_text(report.text(), encoding="utf-8")
         raise BuildError(f"Validation failed with {len(report.violations)} violation(s); the previous store is unchanged.", report)
+    if registries:
+        try:
+            kgregistry.check(registries, sources, quiet)
+        except kgregistry.RegistryViolations as err:
+            build_dir.mkdir(parents=True, exist_ok=True)
+            (build_dir / "failed-validation.txt").write_text(f"{err}\n{err.report.text()}", encoding="utf-8")
+            raise BuildError(str(err), err.report) from None
+        lap("registry-check")
     inferred = infer_types(sources.ontology, sources.data) if reason else Graph()
     lap("reason")
     graphs = {
@@ -78,13 +89,21 @@ def build(root: Path, build_dir: Path, reason: bool = True) -> BuildResult:
     }
     graphs["metadata"] = metadata(sources, graphs)
     new_dir = kgstore.new_store_dir(build_dir)
+    counts = {k: len(g) for k, g in graphs.items()}
     try:
         quads = kgstore.write_store(new_dir, {GRAPHS[k]: g for k, g in graphs.items()})
+        lap("store")
+        if registries:
+            loaded = kgregistry.load(new_dir, registries, quiet)
+            counts |= loaded["counts"]
+            quads = sum(counts.values())
+            timings |= loaded["timings"]
+            clock = time.perf_counter()
+        write_derived(new_dir)  # the text index and the facet tables, beside the store (derived.py)
     except Exception:
         kgstore.discard(new_dir)
         raise
-    lap("store")
-    result = BuildResult(new_dir, quads, {k: len(g) for k, g in graphs.items()}, report, timings)
+    result = BuildResult(new_dir, quads, counts, report, timings)
     _write_reports(build_dir, result)
     kgstore.publish(build_dir, new_dir)
     result.store = build_dir / "store"

@@ -66,10 +66,13 @@ def main():
 @root_option
 @build_dir_option
 @click.option("--no-reason", is_flag=True, help="Skip OWL reasoning (no inferred types).")
-def build(root: Path, build_dir: Path, no_reason: bool):
+@click.option("--add", "add", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also import the registry in this directory (with its registry.json) into the registry graph; repeatable.")
+@click.option("--quiet", is_flag=True, help="No progress bar or progress messages.")
+def build(root: Path, build_dir: Path, no_reason: bool, add: tuple = (), quiet: bool = False):
     """Parse, merge, validate, reason and write the store; a failure leaves the previous store as it was."""
     try:
-        result = run_build(root, build_dir, reason=not no_reason)
+        result = run_build(root, build_dir, reason=not no_reason, add=add, quiet=quiet)
     except SourceError as err:
         fail(f"{err}\nThe previous store is unchanged.", 2)
     except ReasoningError as err:
@@ -77,12 +80,40 @@ def build(root: Path, build_dir: Path, no_reason: bool):
     except BuildError as err:
         click.echo(err.report.text() if err.report else "", err=True, nl=False)
         fail(str(err), 1)
+    except kgstore.StoreError as err:  # another build is running, or the store cannot be written
+        fail(f"{err} The previous store is unchanged.", 2)
+    except OSError as err:  # a full disk or a read-only build directory, past the store itself
+        fail(f"Cannot write into {build_dir}: {err}. The previous store is unchanged.", 2)
     summary = result.summary()
     click.echo(f"Built {summary['quads']} quads into {result.store}")
     click.echo("  " + ", ".join(f"{k}: {v}" for k, v in summary["graphs"].items()))
     click.echo("  seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
     click.echo(f"  validation: conforms (report in {build_dir / 'validation.txt'})")
     click.echo(format_stats(compute_stats(kgstore.open_read_only(build_dir))), nl=False)
+
+
+@main.command()
+@click.option("--persons", type=click.IntRange(min=1), required=True, help="How many persons to invent.")
+@click.option("--seed", type=int, default=1, show_default=True, help="The seed: one seed, the same bytes.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The directory to write the registry into (never data/).")
+@click.option("--name", default="synth", show_default=True,
+              help="The registry's name, the prefix of its slugs (lower-case letters, digits, hyphens).")
+@root_option
+def synth(persons: int, seed: int, out: Path, name: str, root: Path):
+    """Write a synthetic registry (invented persons, marked synthetic) as N-Triples for 'build --add'."""
+    from .synth import SLUG, synthesize
+
+    if not SLUG.match(name):
+        raise click.BadParameter("use lower-case ASCII letters, digits and hyphens", param_hint="--name")
+    data = (root / "data").resolve()
+    if out.resolve() == data or data in out.resolve().parents:
+        raise click.BadParameter(f"{out} is inside {data}: synthetic data never goes into data/", param_hint="--out")
+    try:
+        manifest = synthesize(out, persons, seed, name)
+    except OSError as err:
+        fail(f"Cannot write the registry into {out}: {err}", 2)
+    click.echo(f"Wrote {manifest['persons']} synthetic persons ({manifest['triples']} triples, seed {seed}) into {out}")
 
 
 @main.command()
@@ -138,26 +169,31 @@ def stats(build_dir: Path, as_json: bool):
 @root_option
 @build_dir_option
 @click.option("--endpoint", envvar="KZR_ENDPOINT", help="Front a remote SPARQL endpoint instead of the built store.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Request threads of the WSGI server.")
+@click.option("--threads", default=32, show_default=True, type=int, help="Request threads of the WSGI server.")
 @click.option("--timeout", "query_timeout", type=float, help="Default query time limit in seconds (default 30).")
 @click.option("--get", "get_path", help="Answer one request for this path in-process, print it, exit 0 only on 200.")
 def serve(host, port, root, build_dir, endpoint, threads, query_timeout, get_path):
     """Serve the SPARQL endpoint and the linked-data site (building the store first if there is none)."""
+    from .backend import BackendUnavailable
     from .web import create_app
 
-    if not endpoint and not (build_dir / "store").exists():
+    link = build_dir / "store"
+    if not endpoint and not link.exists() and not link.is_symlink():  # a broken store is reported, not rebuilt
         click.echo(f"No store in {build_dir}: building it first.")
         build.callback(root=root, build_dir=build_dir, no_reason=False)
     config = {"BUILD_DIR": str(build_dir), "ENDPOINT": endpoint}
     if query_timeout:
         config["QUERY_TIMEOUT"] = query_timeout
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except (kgstore.StoreError, BackendUnavailable) as err:
+        fail(str(err), 2)
     if get_path:
         sys.exit(_get(app, get_path))
-    import waitress
+    from .web.wsgi import serve as serve_wsgi
 
     click.echo(f"Serving the knowledge graph at http://{host}:{port}/ (SPARQL: http://{host}:{port}/sparql)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="repression-kg")
+    serve_wsgi(app, host, port, threads)
 
 
 def _get(app, path: str) -> int:

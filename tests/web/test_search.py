@@ -1,12 +1,23 @@
 """/search over the real graph: scripts and transliterations, JSON and HTML, filters, validation, escaping."""
 from __future__ import annotations
 
+import gc
 import re
+import shutil
+import tempfile
 from html.parser import HTMLParser
+from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
+from repression_kg import store
+from repression_kg.backend import EmbeddedBackend
+from repression_kg.derived import write_derived
+from repression_kg.namespaces import GRAPHS
+from repression_kg.store import StoreError, current_store, sidecar
 from repression_kg.textsearch import IndexCache
+from repression_kg.web import create_app
 
 ID = "https://w3id.org/kz-repression/id/"
 JSON = {"Accept": "application/json"}
@@ -179,19 +190,83 @@ class CountingBackend:
     def __init__(self, inner):
         self.inner, self.label_queries, self.marker = inner, 0, "2021-01-01T00:00:00Z"
 
-    def select(self, sparql):
+    def select(self, sparql, timeout=30.0):
         if "endedAtTime" in sparql:
             return [{"time": {"type": "literal", "value": self.marker}}]
-        self.label_queries += 1
-        return self.inner.select(sparql)
+        self.label_queries += "printedForm" in sparql
+        return self.inner.select(sparql, timeout)
 
 
 def test_index_is_kept_until_the_build_changes(memory_backend):
+    """Without a store directory (in-memory or remote backends) the index is read through the backend, once per build."""
     backend, cache = CountingBackend(memory_backend), IndexCache()
     index = cache.get(backend, ID)
     assert cache.get(backend, ID) is index and backend.label_queries == 1
     backend.marker = "2099-01-01T00:00:00Z"  # a rebuild
     assert cache.get(backend, ID) is not index and backend.label_queries == 2
+    assert cache.get(backend, ID).search("Bukeikhanov")[0].iri == ID + "person/bukeikhanov-a"
+
+
+def test_a_temporary_index_goes_with_its_build(memory_backend):
+    backend, cache = CountingBackend(memory_backend), IndexCache()
+    path = cache.get(backend, ID).db.path
+    assert path.exists() and str(path).startswith(tempfile.gettempdir())
+    backend.marker = "2099-01-01T00:00:00Z"
+    cache.get(backend, ID)
+    gc.collect()
+    assert not path.exists()
+
+
+@pytest.fixture
+def build_copy(built, tmp_path) -> Path:
+    target = tmp_path / "build"
+    shutil.copytree(built, target, symlinks=True)
+    return target
+
+
+def test_embedded_backend_reads_the_index_of_the_current_store(build_copy):
+    """The embedded store's own index file is used, and a rebuild's new file replaces it."""
+    backend = EmbeddedBackend(build_copy, workers=1)
+    try:
+        cache = IndexCache()
+        index = cache.get(backend, ID)
+        assert index.db.path == sidecar(current_store(build_copy), "search.sqlite")
+        assert cache.get(backend, ID) is index
+        new_dir = rebuild_with_label(build_copy, "person/bukeikhanov-a", "Zhyrau Bukeikhanuly")
+        fresh = cache.get(backend, ID)
+        assert fresh is not index and fresh.db.path == sidecar(new_dir, "search.sqlite")
+        assert fresh.search("Zhyrau")[0].iri == ID + "person/bukeikhanov-a"
+        assert index.search("Zhyrau") == []
+    finally:
+        backend.close()
+
+
+def rebuild_with_label(build_dir: Path, slug: str, label: str) -> Path:
+    """Publish a new store: a copy of the current one with one more label, its index written from it."""
+    new_dir = store.new_store_dir(build_dir)
+    shutil.copytree(current_store(build_dir), new_dir, ignore=shutil.ignore_patterns("LOCK"))
+    data = ox.Store(str(new_dir))
+    data.add(ox.Quad(ox.NamedNode(ID + slug), ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                     ox.Literal(label, language="en"), ox.NamedNode(str(GRAPHS["data"]))))
+    data.flush()
+    del data
+    gc.collect()
+    sidecar(new_dir, "search.sqlite").unlink()
+    sidecar(new_dir, "facets.sqlite").unlink()
+    write_derived(new_dir)
+    store.publish(build_dir, new_dir)
+    return new_dir
+
+
+def test_search_is_503_when_the_store_is_gone(build_copy):
+    app = create_app({"TESTING": True, "BUILD_DIR": str(build_copy), "QUERY_WORKERS": 1})
+    try:
+        (build_copy / "store").unlink()
+        response = app.test_client().get("/search?q=Bukeikhanov", headers=JSON)
+        assert response.status_code == 503
+        assert "search index" in response.get_json()["error"]
+    finally:
+        app.extensions["kg_backend"].close()
 
 
 def test_build_marker_is_read_from_the_store(memory_backend):

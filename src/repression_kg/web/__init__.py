@@ -17,9 +17,13 @@ DEFAULTS = {
     "MAX_QUERY_TIMEOUT": 120.0,        # the cap on a request's timeout= parameter
     "MAX_BODY_BYTES": 1_000_000,       # request bodies larger than this get 413
     "QUERY_WORKERS": worker_count(),   # worker processes of the embedded store
+    "WORKER_MEMORY_MB": 4096,          # address space a query worker may use; past it the query gets 503
     "SERVICE_ALLOW": ("https://query.wikidata.org/sparql",),  # SERVICE targets allowed
     "FEDERATION_TIMEOUT": 20.0,        # seconds a call to an allowed SERVICE may take
     "HTML_ROW_CAP": 1000,              # rows shown in an HTML table
+    "RESULT_CACHE_BYTES": 64_000_000,  # SPARQL answers kept per build, least recently used out; 0: none
+    "CLIENT_QUERY_SLOTS": None,        # SPARQL queries one client may run at once (None: workers - 1, at least 1)
+    "PROXY_HOPS": 0,                   # proxies in front whose X-Forwarded-For is trusted for the client address
     "QUERIES_DIR": str(Path(__file__).resolve().parents[3] / "queries"),
 }
 
@@ -35,12 +39,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["kg_backend"] = make_backend(app.config)
     app.extensions["kg_federation"] = make_relay(app.config, app.extensions["kg_backend"])
 
-    from . import dumps, entities, errors, health, home, reconcile, search, sparql
+    from . import dumps, entities, errors, facets, health, home, limits, reconcile, search, security, sparql
 
     errors.init_app(app)
-    for module in (sparql, entities, home, search, dumps, reconcile, health):
+    security.init_app(app)
+    limits.init_app(app)
+    for module in (sparql, entities, home, search, facets, dumps, reconcile, health):
         app.register_blueprint(module.bp)
-    app.after_request(common_headers)
     return app
 
 
@@ -50,7 +55,8 @@ def make_backend(config) -> Backend:
         return config["BACKEND"]
     if config.get("ENDPOINT"):
         return RemoteBackend(config["ENDPOINT"])
-    return EmbeddedBackend(Path(config["BUILD_DIR"]), workers=int(config["QUERY_WORKERS"]))
+    return EmbeddedBackend(Path(config["BUILD_DIR"]), workers=int(config["QUERY_WORKERS"]),
+                           memory_mb=int(config["WORKER_MEMORY_MB"]))
 
 
 def make_relay(config, kg_backend: Backend) -> FederationRelay | None:
@@ -65,13 +71,6 @@ def backend() -> Backend:
     from flask import current_app
 
     return current_app.extensions["kg_backend"]
-
-
-def common_headers(response):
-    """CORS for every API client, no credentials; no sniffing of content types."""
-    response.headers.setdefault("Access-Control-Allow-Origin", "*")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
 
 
 def local_path(iri: str, base: str) -> str | None:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from ..backend import BackendUnavailable, QueryError, QueryTimeout
+from ..store import StoreError
 from ..textsearch import FILTER_KINDS, IndexCache, SearchIndex
 from . import backend, local_path
 from .errors import bad_request, service_unavailable, wants_html
@@ -31,7 +33,7 @@ def search():
         raise bad_request(f"The parameter q is too long: {len(q)} characters, at most {MAX_QUERY_CHARS}.")
     if not q and as_json:
         raise bad_request("The parameter q is required: give the name or label to search for, e.g. ?q=Bukeikhanov.")
-    hits = index().search(q, kind, limit) if q else []
+    hits = run(index(), q, kind, limit) if q else []
     results = [result(hit) for hit in hits]
     if as_json:
         response = jsonify({"query": q, "results": results})
@@ -74,14 +76,23 @@ def kind_choices(kind: str | None) -> tuple[str, ...]:
 
 
 def index() -> SearchIndex:
-    """The app's label index for the current build of its backend."""
+    """The app's text index for the build its backend serves now (the store's own index file, see textsearch)."""
     cache = current_app.extensions.setdefault("kg_search_index", IndexCache())
     namespace = current_app.config["BASE_IRI"] + "id/"
     try:
         return cache.get(backend(), namespace)
-    except (QueryTimeout, BackendUnavailable, QueryError) as err:
+    except (QueryTimeout, BackendUnavailable, QueryError, StoreError, sqlite3.Error) as err:
         current_app.logger.warning("The search index could not be loaded: %s", err)
         raise service_unavailable("The search index cannot be loaded from the store now; try again shortly.") from None
+
+
+def run(searched: SearchIndex, q: str, kind: str | None, limit: int) -> list:
+    """The hits of a search; 503 if the index file went away (a rebuild removed it meanwhile)."""
+    try:
+        return searched.search(q, kind, limit)
+    except sqlite3.Error as err:
+        current_app.logger.warning("The search index could not be read: %s", err)
+        raise service_unavailable("The search index cannot be read now; try again shortly.") from None
 
 
 def result(hit) -> dict:

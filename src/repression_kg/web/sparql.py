@@ -6,13 +6,16 @@ the query UI to browsers and the Service Description to RDF clients.
 """
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 
+import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request, send_from_directory, url_for
 
-from ..backend import BackendUnavailable, FederationError, QueryError, QueryTimeout, Task, WrongKind
+from ..backend import Answer, BackendUnavailable, FederationError, QueryError, QueryTimeout, Task, WrongKind
+from ..cache import ResultCache
 from ..formats import GRAPH, RESULTS, NotAcceptable, negotiate
-from ..sparql_text import query_form, refused_services, rewrite_services
+from ..sparql_text import nesting_depth, query_form, refused_services, rewrite_services
 from . import backend, errors
 from .service_description import service_description
 from .ui import examples
@@ -23,6 +26,7 @@ FORM = "application/x-www-form-urlencoded"
 QUERY = "application/sparql-query"
 UPDATE = "application/sparql-update"
 READ_ONLY = "This endpoint is read-only: SPARQL Update (and LOAD) is not accepted."
+MAX_NESTING = 128  # brackets deeper than this are refused before the query engine reads them (its stack is finite)
 UI_ASSETS = Path(__file__).resolve().parents[3] / "node_modules" / "@zazuko" / "yasgui" / "build"
 
 
@@ -35,6 +39,10 @@ def endpoint():
     form = query_form(query)
     if form == "UPDATE":
         raise errors.forbidden(READ_ONLY)
+    depth = nesting_depth(query)
+    if depth > MAX_NESTING:
+        raise errors.bad_request(f"The query nests its brackets {depth} deep; this endpoint reads at most "
+                                 f"{MAX_NESTING} levels of {{ }}, ( ) and [ ].")
     refused = refused_services(query, current_app.config["SERVICE_ALLOW"])
     if refused:
         allowed = ", ".join(current_app.config["SERVICE_ALLOW"]) or "none"
@@ -43,7 +51,8 @@ def endpoint():
     relay = current_app.extensions.get("kg_federation")
     if relay is not None:
         query = rewrite_services(query, relay.routes)
-    task = Task(query, results_format, graph_format, tuple(default_graphs), tuple(named_graphs))
+    task = Task(query, results_format, graph_format, tuple(default_graphs), tuple(named_graphs),
+                base_iri=current_app.config["BASE_IRI"] + "sparql")  # the protocol lets the service set the base
     return run(task, requested_timeout())
 
 
@@ -67,15 +76,17 @@ def ui_assets(name: str):
 def protocol_parameters() -> tuple[str | None, list[str], list[str]]:
     """The query and the dataset of a request, by method and Content-Type; updates are refused."""
     args = request.args
+    utf8(request.query_string, "query string", percent_encoded=True)
     if request.method == "GET":
         params = args
     else:
         content_type = request.mimetype
         if content_type == FORM:
+            utf8(request.get_data(), "form-encoded body", percent_encoded=True)
             params = request.form
         elif content_type == QUERY:
-            return (request.get_data(as_text=True), args.getlist("default-graph-uri"),
-                    args.getlist("named-graph-uri"))
+            return (utf8(request.get_data(), "query in the request body"), graph_iris([args], "default-graph-uri"),
+                    graph_iris([args], "named-graph-uri"))
         elif content_type == UPDATE:
             raise errors.forbidden(READ_ONLY)
         else:
@@ -85,9 +96,28 @@ def protocol_parameters() -> tuple[str | None, list[str], list[str]]:
     queries = params.getlist("query")
     if len(queries) > 1:
         raise errors.bad_request("The parameter 'query' is given more than once.")
-    default_graphs = params.getlist("default-graph-uri") + (args.getlist("default-graph-uri") if params is not args else [])
-    named_graphs = params.getlist("named-graph-uri") + (args.getlist("named-graph-uri") if params is not args else [])
+    sources = [params] if params is args else [params, args]
+    default_graphs, named_graphs = graph_iris(sources, "default-graph-uri"), graph_iris(sources, "named-graph-uri")
     return (queries[0] if queries else None), default_graphs, named_graphs
+
+
+def utf8(raw: bytes, part: str, percent_encoded: bool = False) -> str:
+    """A part of the request as text; 400 if it is not UTF-8, which the protocol requires."""
+    try:
+        return (urllib.parse.unquote_to_bytes(raw) if percent_encoded else raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.bad_request(f"The {part} is not valid UTF-8; SPARQL requests must be encoded in UTF-8.") from None
+
+
+def graph_iris(sources: list, name: str) -> list[str]:
+    """The values of default-graph-uri or named-graph-uri; 400 for one that is not an absolute IRI."""
+    values = [value for source in sources for value in source.getlist(name)]
+    for value in values:
+        try:
+            ox.NamedNode(value)
+        except ValueError as err:
+            raise errors.bad_request(f"The parameter '{name}' must be an absolute IRI, not {value!r} ({err}).") from None
+    return values
 
 
 def answer_formats(form: str | None) -> tuple[str | None, str | None]:
@@ -124,7 +154,12 @@ def requested_timeout() -> float:
 
 
 def run(task: Task, timeout: float) -> Response:
-    """Evaluate through the backend; map its failures to HTTP."""
+    """Answer from the result cache, or evaluate through the backend and keep the answer; map failures to HTTP."""
+    cache = result_cache()
+    key = cache.key(task)
+    answer = cache.get(key)
+    if answer is not None:
+        return answer_response(answer, "hit")
     try:
         answer = backend().answer(task, timeout)
     except QueryError as err:
@@ -140,9 +175,24 @@ def run(task: Task, timeout: float) -> Response:
         raise errors.ApiError(504 if "did not answer" in str(err) else 502, str(err)) from None
     except BackendUnavailable as err:
         raise errors.service_unavailable(str(err)) from None
+    return answer_response(answer, "miss" if cache.put(key, answer) else "off")
+
+
+def answer_response(answer: Answer, cache_status: str) -> Response:
+    """The HTTP response for an answer; X-Cache says whether it came from the result cache."""
     response = Response(answer.body, content_type=answer.format.content_type)
     response.headers["Vary"] = "Accept"
+    response.headers["X-Cache"] = cache_status
     return response
+
+
+def result_cache() -> ResultCache:
+    """The app's result cache, made on first use (RESULT_CACHE_BYTES; 0 disables it)."""
+    cache = current_app.extensions.get("kg_result_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault(
+            "kg_result_cache", ResultCache(backend(), int(current_app.config["RESULT_CACHE_BYTES"])))
+    return cache
 
 
 def describe_service() -> Response:
