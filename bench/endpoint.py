@@ -5,7 +5,6 @@ entity pages, and the time limit (time from deadline to answer, CPU after). Prin
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 import statistics

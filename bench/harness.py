@@ -64,16 +64,22 @@ def tree_cpu(pid: int) -> float:
 
 
 class PeakRss:
-    """Samples the resident memory of a process tree in the background; .peak is the largest sum seen."""
+    """Samples the resident memory of a process tree in the background; .peak is the largest sum seen.
 
-    def __init__(self, pid: int, every: float = 0.2):
-        self.pid, self.every, self.peak = pid, every, 0
+    With a limit (bytes), the process group is killed as soon as the tree passes it (.exceeded)."""
+
+    def __init__(self, pid: int, every: float = 0.2, limit: int | None = None):
+        self.pid, self.every, self.peak, self.limit, self.exceeded = pid, every, 0, limit, False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.sample()
+            if self.sample() > (self.limit or float("inf")):
+                self.exceeded = True
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.pid, signal.SIGKILL)
+                return
             self._stop.wait(self.every)
 
     def sample(self) -> int:
@@ -132,9 +138,10 @@ def answers(url: str, accept: str = "text/turtle", timeout: float = 5) -> bool:
 class Server:
     """A server process in its own session, logged to a file; stopped with its children by stop()."""
 
-    def __init__(self, name: str, command: list[str], ready_url: str, log: Path, env: dict | None = None):
+    def __init__(self, name: str, command: list[str], ready_url: str, log: Path, env: dict | None = None,
+                 rss_limit: int | None = None):
         self.name, self.command, self.ready_url, self.log = name, command, ready_url, log
-        self.env = env or {}
+        self.env, self.rss_limit = env or {}, rss_limit
         self.process: subprocess.Popen | None = None
         self.rss: PeakRss | None = None
         self.ready_seconds = 0.0
@@ -146,9 +153,12 @@ class Server:
         started = time.perf_counter()
         self.process = subprocess.Popen(self.command, stdout=self._out, stderr=subprocess.STDOUT,
                                         env={**os.environ, **self.env}, start_new_session=True)
-        self.rss = PeakRss(self.process.pid).__enter__()
+        self.rss = PeakRss(self.process.pid, limit=self.rss_limit).__enter__()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.rss.exceeded:
+                raise MemoryError(f"{self.name} passed {self.rss_limit / 2**30:.1f} GB of RSS before it answered "
+                                  "and was stopped")
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}: {self.tail()}")
             if answers(self.ready_url):
@@ -181,6 +191,14 @@ def serving(*servers: Server, timeout: float):
     finally:
         for server in reversed(started):
             server.stop()
+
+
+def available_memory() -> int:
+    """MemAvailable of /proc/meminfo, in bytes."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def du(path: Path) -> int:

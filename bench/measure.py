@@ -19,7 +19,8 @@ PYTHON = sys.executable
 REGISTRY_GRAPH = "https://w3id.org/kz-repression/graph/registry"
 ASK = "ASK { ?s ?p ?o }"
 SERVER_START = 120.0          # seconds a server may take to answer (rdflib-endpoint: its own figure below)
-RDFLIB_START = 3 * 3600.0     # rdflib parses N-Quads at ~35,000 triples/s: 57 M would take hours
+RDFLIB_START = 3 * 3600.0     # rdflib parses N-Quads at ~12,000 quads/s here: 57 M would take hours
+RDFLIB_MEMORY_SHARE = 0.8     # rdflib-endpoint is stopped past this share of the memory available at its start
 
 
 def _count_lines(path: Path) -> int:
@@ -103,11 +104,14 @@ class Inproc:
 
 
 def series_latency(client, probes, args, alive=None) -> dict:
-    """Latency of each probe; after a timeout, wait for the server (alive()) or give up on it."""
-    figures, dead = {}, False
+    """Latency of each probe; after a timeout, wait for the server (alive()) or give up on it.
+
+    A series stops at --series-budget seconds: the probes left are reported as skipped."""
+    figures, dead, ends = {}, False, time.monotonic() + args.series_budget
     for name, make in probes:
-        if dead:
-            figures[name] = {"status": "skipped: the server did not recover from a timeout"}
+        if dead or time.monotonic() > ends:
+            figures[name] = {"status": "skipped: " + ("the server did not recover from a timeout" if dead else
+                                                      f"the series took more than {args.series_budget:g} s")}
             continue
         try:
             figures[name] = latency(client, make, args.runs, args.seconds)
@@ -154,6 +158,8 @@ def http_target(server: Server, port: int, kind: str, sparql_path: str, registry
         fixed = Sparql(sparql_path, LOOKUP.replace("{person}", registry.person(0)), False)
         figures["throughput_repeated"] = throughput(port, fixed, 4, args.duration, args.request_timeout)
     figures["serving_peak_rss"] = server.rss.peak
+    if server.rss.exceeded:
+        figures["stopped"] = f"killed when its RSS passed {server.rss_limit / 2**30:.1f} GB"
     return figures
 
 
@@ -207,8 +213,10 @@ def embedded(work: Path, build_dir: Path, registry: Registry, args) -> dict:
 def rdflib(work: Path, dump_file: Path, registry: Registry, args) -> dict:
     """rdflib-endpoint serving the dump (rdflib Dataset in memory, uvicorn): load time and RSS, then the set."""
     port = harness.free_port()
+    limit = int(RDFLIB_MEMORY_SHARE * harness.available_memory())  # the machine must survive the peer
     peer = Server("rdflib-endpoint", [str(BIN / "rdflib-endpoint"), "serve", str(dump_file), "--host", "127.0.0.1",
-                                      "--port", str(port)], f"http://127.0.0.1:{port}/", work / "rdflib-endpoint.log")
+                                      "--port", str(port)], f"http://127.0.0.1:{port}/", work / "rdflib-endpoint.log",
+                  rss_limit=limit)
     with serving(peer, timeout=min(RDFLIB_START, args.stage_timeout)):
         load_rss = peer.rss.peak
         print(f"   rdflib-endpoint (loaded in {peer.ready_seconds:.1f} s)", flush=True)

@@ -18,6 +18,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import harness
@@ -32,12 +33,13 @@ STAGES = ("synth", "build", "dump", "raw_load", "oxigraph_load", "export", "inpr
 EXPORT_FORMATS = ("ttl", "nt", "nq", "trig", "jsonld", "rdfxml", "csv")
 
 
-def run_size(n: int, args) -> dict:
+def run_size(n: int, args, machine: dict) -> dict:
     """Every stage for a registry of n persons."""
     work = args.work / f"n{n}"
     work.mkdir(parents=True, exist_ok=True)
     results = Results(args.work / f"results-{n}.json")
     results.data.setdefault("persons", n)
+    results.data.setdefault("machine", {**machine, "date": time.strftime("%Y-%m-%d"), "command": args.command})
     registry_dir, build_dir, dump = work / "registry", work / "build", work / "all.nq"
     timeout = args.stage_timeout
     log(f"registry of {n:,} persons (work dir {work})")
@@ -90,6 +92,8 @@ def parse_args(argv=None):
     p.add_argument("--clients", default="1,4,16", help="concurrent clients for throughput, comma-separated")
     p.add_argument("--request-timeout", type=float, default=120.0, help="a request slower than this is a timeout")
     p.add_argument("--stage-timeout", type=float, default=3600.0, help="a command slower than this is stopped")
+    p.add_argument("--series-budget", type=float, default=1800.0,
+                   help="seconds for one target's series of queries; the queries left are skipped")
     p.add_argument("--stages", default=",".join(STAGES), help="the stages to run (default: all)")
     p.add_argument("--redo", default="", help="stages to run again even if their figures exist")
     p.add_argument("--formats", default=",".join(EXPORT_FORMATS), help="export formats to time")
@@ -100,6 +104,7 @@ def parse_args(argv=None):
     p.add_argument("--huge", action="store_true", help="the 3,777,380-person attempt through the remote backend")
     p.add_argument("--huge-persons", type=int, default=huge.PERSONS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    args.command = " ".join(["bench/registry.py", *(sys.argv[1:] if argv is None else argv)])
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.clients = [int(c) for c in args.clients.split(",") if c]
     args.stages = set(args.stages.split(","))
@@ -118,7 +123,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    machine = harness.machine()
+    machine = {**harness.machine(), "ours": report.our_defaults()}
     log(f"machine: {machine['cores']} cores, {machine['ram_bytes'] / 2**30:.1f} GiB, {machine['cpu']}, "
         f"load {machine['load_average'][0]:.2f}")
     if args.huge:
@@ -126,7 +131,7 @@ def main(argv=None) -> int:
         report.write_huge(args.doc, machine, figures)
         log(f"wrote {args.doc}")
         return 0
-    sizes = {n: run_size(n, args) for n in args.sizes}
+    sizes = {n: run_size(n, args, machine) for n in args.sizes}
     report.write(args.doc, machine, sizes, args)
     log(f"wrote {args.doc}")
     return 0

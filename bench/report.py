@@ -1,6 +1,7 @@
 """The registry benchmark's figures as Markdown tables, written into docs/benchmarks.md between markers."""
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from pathlib import Path
@@ -184,45 +185,48 @@ def serving_rss(size: dict) -> list[str]:
     return table(["server", "peak RSS while serving (server + children)", "seconds to first answer"], rows)
 
 
-def verdict(ok: bool | None) -> str:
-    return "—" if ok is None else ("met" if ok else "**missed**")
+def judged(name: str, value, shown: str, ok) -> list[str]:
+    """A row of the targets table: met, missed, or not measured (value None)."""
+    return [name, shown, "—" if value is None else ("met" if ok(value) else "**missed**")]
+
+
+def ratios(size: dict, numerator: tuple[str, str], denominator: tuple[str, str], queries) -> dict[str, float]:
+    """p50 ratios per query between two (target, series), where both were measured."""
+    pairs = {q: (p50(size, numerator[0], q, numerator[1]), p50(size, denominator[0], q, denominator[1]))
+             for q in queries}
+    return {q: a / b for q, (a, b) in pairs.items() if a and b}
 
 
 def targets(size: dict) -> list[str]:
     """The targets of issue 5, judged on this size's figures (they are set for 350,000 persons)."""
-    build, raw = size.get("build") or {}, size.get("raw_load") or {}
-    ours = target(size, "embedded") or {}
-    ours_rate = registry_load(size)[1]
-    load_ratio = ours_rate / raw["per_second"] if ours_rate and raw.get("per_second") else None
-    heavy = [p50(size, "embedded", q) / p50(size, "oxigraph", q) for q in HEAVY
-             if p50(size, "embedded", q) and p50(size, "oxigraph", q)]
-    peer = {q: p50(size, "rdflib", q) / p50(size, "embedded", q) for q in probe_names(size)
-            if p50(size, "rdflib", q) and p50(size, "embedded", q)}
-    examples = [stem for stem, _ in example_queries()]
-    rep = [p50(size, "oxigraph", q) / p50(size, "embedded", q, "repeated") for q in examples
-           if p50(size, "oxigraph", q) and p50(size, "embedded", q, "repeated")]
+    build, raw, ours = size.get("build") or {}, size.get("raw_load") or {}, target(size, "embedded") or {}
+    rate = registry_load(size)[1]
+    load = rate / raw["per_second"] if rate and raw.get("per_second") else None
+    heavy = ratios(size, ("embedded", "cold"), ("oxigraph", "cold"), HEAVY)
+    peer = ratios(size, ("rdflib", "cold"), ("embedded", "cold"), probe_names(size))
+    rep = ratios(size, ("oxigraph", "cold"), ("embedded", "repeated"), [stem for stem, _ in example_queries()])
     lookups = ((ours.get("throughput") or {}).get("4") or {}).get("per_second")
-
-    def val(name):
-        return p50(size, "embedded", name)
+    page, search, facets = (p50(size, "embedded", q) for q in ("entity page", "search", "facet counts"))
+    worst = min(peer, key=peer.get) if peer else None
     rows = [
-        ["load >= 0.9x raw pyoxigraph bulk load", f"registry-load {fmt(ours_rate, 0)} triples/s = {fmt(load_ratio, 2)}x",
-         verdict(load_ratio >= 0.9 if load_ratio else None)],
-        ["full import with validation <= 5 min", f"{fmt(build.get('seconds'))} s",
-         verdict(build["seconds"] <= 300 if build.get("seconds") else None)],
-        ["peak RSS building <= 8 GB", mb(build.get("peak_rss")), verdict(build["peak_rss"] <= 8 * 2**30 if build.get("peak_rss") else None)],
-        ["peak RSS serving <= 600 MB (embedded)", mb(ours.get("serving_peak_rss")),
-         verdict(ours["serving_peak_rss"] <= 600 * MB if ours.get("serving_peak_rss") else None)],
-        ["entity page p50 <= 10 ms", f"{fmt(val('entity page'))} ms", verdict(val("entity page") <= 10 if val("entity page") else None)],
-        ["search p50 <= 20 ms", f"{fmt(val('search'))} ms", verdict(val("search") <= 20 if val("search") else None)],
-        ["facet counts p50 <= 50 ms", f"{fmt(val('facet counts'))} ms", verdict(val("facet counts") <= 50 if val("facet counts") else None)],
-        ["cold heavy queries <= 1.1x oxigraph serve", ", ".join(f"{r:.2f}x" for r in heavy) or "—",
-         verdict(max(heavy) <= 1.1 if heavy else None)],
-        ["lookups >= 3,000/s with 4 clients", f"{fmt(lookups, 0)}/s", verdict(lookups >= 3000 if lookups else None)],
-        [">= 10x rdflib-endpoint on every query", f"min {min(peer.values()):.1f}x ({min(peer, key=peer.get)})" if peer else "—",
-         verdict(min(peer.values()) >= 10 if peer else None)],
-        ["repeated example queries >= 10x faster than oxigraph serve",
-         f"min {min(rep):.1f}x, median {statistics.median(rep):.1f}x" if rep else "—", verdict(min(rep) >= 10 if rep else None)],
+        judged("load >= 0.9x raw pyoxigraph bulk load", load,
+               f"registry-load {fmt(rate, 0)} triples/s = {fmt(load, 2)}x", lambda v: v >= 0.9),
+        judged("full import with validation <= 5 min", build.get("seconds"), f"{fmt(build.get('seconds'))} s",
+               lambda v: v <= 300),
+        judged("peak RSS building <= 8 GB", build.get("peak_rss"), mb(build.get("peak_rss")), lambda v: v <= 8 * 2**30),
+        judged("peak RSS serving <= 600 MB (embedded)", ours.get("serving_peak_rss"), mb(ours.get("serving_peak_rss")),
+               lambda v: v <= 600 * MB),
+        judged("entity page p50 <= 10 ms", page, f"{fmt(page)} ms", lambda v: v <= 10),
+        judged("search p50 <= 20 ms", search, f"{fmt(search)} ms", lambda v: v <= 20),
+        judged("facet counts p50 <= 50 ms", facets, f"{fmt(facets)} ms", lambda v: v <= 50),
+        judged("cold heavy queries <= 1.1x oxigraph serve", max(heavy.values(), default=None),
+               ", ".join(f"{q} {r:.2f}x" for q, r in heavy.items()) or "—", lambda v: v <= 1.1),
+        judged("lookups >= 3,000/s with 4 clients", lookups, f"{fmt(lookups, 0)}/s", lambda v: v >= 3000),
+        judged(">= 10x rdflib-endpoint on every query", peer.get(worst),
+               f"min {peer[worst]:.1f}x ({worst})" if worst else "—", lambda v: v >= 10),
+        judged("repeated example queries >= 10x faster than oxigraph serve", min(rep.values(), default=None),
+               f"min {min(rep.values()):.1f}x, median {statistics.median(rep.values()):.1f}x" if rep else "—",
+               lambda v: v >= 10),
     ]
     below = [f"{q} {r:.1f}x" for q, r in sorted(peer.items(), key=lambda kv: kv[1]) if r < 10]
     lines = table(["target (issue 5)", "measured", ""], rows)
@@ -231,23 +235,42 @@ def targets(size: dict) -> list[str]:
     return lines
 
 
+def our_defaults() -> str:
+    """The settings of `repression-kg serve` that shape the figures, as the code has them now."""
+    from repression_kg.backend import worker_count
+    from repression_kg.cli import serve
+    from repression_kg.web import DEFAULTS
+
+    threads = next(p.default for p in serve.params if p.name == "threads")
+    return (f"waitress with {threads} threads; {worker_count()} query worker processes; a "
+            f"{DEFAULTS['QUERY_TIMEOUT']:g} s query time limit; a {DEFAULTS['RESULT_CACHE_BYTES'] / 1e6:g} MB result cache")
+
+
 def section(machine: dict, sizes: dict, args) -> str:
+    first = next((s["machine"] for s in sizes.values() if s.get("machine")), None)
+    date, command = (first["date"], first["command"]) if first else (time.strftime("%Y-%m-%d"), args.command)
+    machine = first or machine  # the machine as it was when the figures were taken
+    ended = next((s["load_after"] for s in reversed(list(sizes.values())) if "load_after" in s), os.getloadavg()[0])
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
     lines = [START, "", "## Registry scale (issue 5)", "",
-             f"Measured on {time.strftime('%Y-%m-%d')} with `.venv/bin/python bench/registry.py --sizes "
-             f"{','.join(str(n) for n in sizes)}` ({args.runs} runs or {args.seconds:g} s per query and target, "
-             f"throughput for {args.duration:g} s per level). Machine: {machine['cores']} cores, "
-             f"{machine['ram_bytes'] / 2**30:.1f} GiB RAM, {machine['cpu']}, {machine['os']}; {versions}. "
-             f"Load average at the start: {machine['load_average'][0]:.2f}.", "",
+             f"Measured on {date} with `.venv/bin/python {command}`. Machine: "
+             f"{machine['cores']} cores, {machine['ram_bytes'] / 2**30:.1f} GiB RAM, {machine['cpu']}, "
+             f"{machine['os']}; {versions}. Load average (1 min) when the run started: "
+             f"{machine['load_average'][0]:.2f}, when it ended: {ended:.2f} (other work on the machine "
+             "slows every figure; a quiet machine shows about 0).", "",
              "How to read it: see `bench/README.md`. In short: *cold* means the query text is new to every "
              "result cache (a distinct comment per run); the store's and the OS's caches are warm. *Repeated* "
              "sends the same text, which our result cache answers. Pages of our site (entity page, search, facet "
              "counts) are asked of the SPARQL-only servers as the SPARQL their users would run instead. "
              "Throughput clients run in up to 4 processes on the same 2 cores as the server: their CPU is shown. "
-             "Our server runs with its defaults (waitress, 8 threads; 2 query workers; a 30 s query time limit; "
-             "a 64 MB result cache) except `KZR_CLIENT_QUERY_SLOTS=64`, as all the clients share 127.0.0.1.", ""]
+             f"Our server runs with its defaults ({machine.get('ours') or our_defaults()}) except `KZR_CLIENT_QUERY_SLOTS=64`, as all the "
+             "clients share 127.0.0.1.", ""]
     for n, size in sizes.items():
         lines += [f"### {n:,} persons", ""]
+        failed = [f"`{k}`: {v['error'][:400]}" for k, v in size.items() if isinstance(v, dict) and "error" in v]
+        stopped = [f"{title}: {t['stopped']}" for key, title in TARGETS if (t := target(size, key)) and t.get("stopped")]
+        if failed or stopped:
+            lines += ["Not measured or cut short: " + "; ".join(failed + stopped) + ".", ""]
         lines += loading(size) + exports(size)
         lines += ["Latency per query (ms, p50 / p95):", ""] + latencies(size)
         lines += ["The first request of each page after the server started (the search index and the facet tables "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
 from pathlib import Path
@@ -41,6 +42,7 @@ def stage(results: Results, name: str, args, fn):
         value = {"error": f"{type(err).__name__}: {err}"}
     if isinstance(value, dict):
         value["stage_seconds"] = round(time.perf_counter() - start, 2)
+    results.data["load_after"] = os.getloadavg()[0]  # what else the machine was doing, for the report
     results.put(name, value)
     log(f"  {name}: {'FAILED ' + value['error'] if 'error' in value else 'done'} in {time.perf_counter() - start:.1f} s")
     return value

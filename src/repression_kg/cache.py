@@ -17,7 +17,8 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from .backend import Answer, Backend, EmbeddedBackend, Task, build_info
+from .backend import (Answer, Backend, BackendUnavailable, EmbeddedBackend, QueryError, QueryTimeout, Task,
+                      build_info)
 from .sparql_text import code_only
 from .store import StoreError, current_store
 
@@ -46,10 +47,13 @@ class BuildMarker:
     def current(self) -> str | None:
         if isinstance(self.backend, EmbeddedBackend):
             return self._store_dir()
-        with self._lock:
-            if time.monotonic() - self._checked >= MARKER_SECONDS:
-                self._value, self._checked = self._ask(), time.monotonic()
-            return self._value
+        with self._lock:  # one thread asks the endpoint; the others go on with the marker they have
+            due = time.monotonic() - self._checked >= MARKER_SECONDS
+            if due:
+                self._checked = time.monotonic()
+        if due:
+            self._value = self._ask()
+        return self._value
 
     def _store_dir(self) -> str | None:
         """The store a build published: where its symlink points (one system call, read on every query)."""
@@ -65,15 +69,15 @@ class BuildMarker:
     def _ask(self) -> str | None:
         try:
             info = build_info(self.backend)
-        except Exception:  # an endpoint that cannot answer now: no caching until it can
-            return None
+        except (BackendUnavailable, QueryError, QueryTimeout, ValueError, KeyError):
+            return None  # an endpoint that cannot answer now: no caching until it can
         if not info.get("time"):
             return None
         return f"{info['time']} {info.get('digest', '')}"
 
 
 class ResultCache:
-    """Answers by (build, query, formats, dataset), least recently used evicted beyond max_bytes."""
+    """Answers by (build, query, formats, dataset, base IRI), least recently used evicted beyond max_bytes."""
 
     def __init__(self, backend: Backend, max_bytes: int):
         self.max_bytes = max(0, int(max_bytes))

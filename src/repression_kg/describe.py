@@ -259,8 +259,9 @@ def labels(backend, iris) -> dict[str, dict[str, list[dict]]]:
     if not iris:
         return {}
     values = " ".join(f"<{i}>" for i in iris)
-    rows = backend.select(f"{PREFIXES}SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} "
-                          "VALUES ?p { rdfs:label skos:prefLabel kzr:printedForm } ?s ?p ?o }")
+    # A FILTER, not a second VALUES: Oxigraph joined two VALUES by scanning every label triple.
+    rows = backend.select(f"{PREFIXES}SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?o "
+                          "FILTER(?p IN (rdfs:label, skos:prefLabel, kzr:printedForm)) }")
     return _facts(rows)
 
 

@@ -578,11 +578,15 @@ def _superclasses(store: ox.Store) -> dict[str, set[str]]:
 
 
 def _superclass_query(store: ox.Store) -> str:
-    pairs = " ".join(f"(<{c}> <{s}>)" for c, supers in sorted(_superclasses(store).items()) for s in sorted(supers))
+    """CONSTRUCT every named superclass of the registry's asserted types, except those asserted too."""
+    superclasses = _superclasses(store)
+    used = {row["t"].value for row in store.query(f"SELECT DISTINCT ?t WHERE {{ GRAPH <{REGISTRY_GRAPH}> {{ ?x a ?t }} }}")}
+    pairs = " ".join(f"(<{c}> <{s}>)" for c in sorted(used) for s in sorted(superclasses.get(c, ())))
+    asserted = used & {s for c in used for s in superclasses.get(c, ())}  # costly to test, so only where it can be so
+    unless = f"FILTER NOT EXISTS {{ GRAPH <{REGISTRY_GRAPH}> {{ ?x a ?super }} }}" if asserted else ""
     return f"""CONSTRUCT {{ ?x a ?super }} WHERE {{
         VALUES (?type ?super) {{ {pairs} }}
-        GRAPH <{REGISTRY_GRAPH}> {{ ?x a ?type }}
-        FILTER NOT EXISTS {{ GRAPH <{REGISTRY_GRAPH}> {{ ?x a ?super }} }}
+        GRAPH <{REGISTRY_GRAPH}> {{ ?x a ?type }} {unless}
     }}"""
 
 

@@ -445,12 +445,17 @@ class SearchIndex:
         """The things whose labels match q, best first."""
         query, folded, cyrillic = tokens(q), fold(q), is_cyrillic(q)
         kinds = FILTER_KINDS.get(kind, (kind,)) if kind else None
+        hits: list[Hit] = []
+        seen: set[int] = set()
         with self.db.connect() as db:
-            found: set[int] = set()
-            for sql, params in candidate_queries(query, folded, kinds, 3 * limit + 30):
-                found.update(row[0] for row in db.execute(sql, params))
-            entries = _read_entries(db, "WHERE l.entity IN (SELECT value FROM json_each(?))", (json.dumps(sorted(found)),))
-        return rank([hit for entry in entries if (hit := best_hit(entry, query, folded, cyrillic))], limit)
+            for ceiling, plans in candidate_stages(query, folded, kinds, 3 * limit + 30):
+                if len(hits) >= limit and rank(hits, limit)[-1].score > ceiling:
+                    break  # nothing this stage finds can score as high as the results so far
+                found = {row[0] for sql, params in plans for row in db.execute(sql, params)} - seen
+                seen |= found
+                entries = _read_entries(db, "WHERE l.entity IN (SELECT value FROM json_each(?))", (json.dumps(sorted(found)),))
+                hits += [hit for entry in entries if (hit := best_hit(entry, query, folded, cyrillic))]
+        return rank(hits, limit)
 
     @property
     def entries(self) -> list[Entry]:
@@ -471,28 +476,32 @@ def _read_entries(db: sqlite3.Connection, where: str, params: tuple) -> list[Ent
     return entries
 
 
-def candidate_queries(query: list[Token], folded: str, kinds: tuple | None, cap: int) -> list[tuple[str, tuple]]:
-    """SQL reading the things that may match, best kinds of match first, at most cap labels each in display order."""
+def candidate_stages(query: list[Token], folded: str, kinds: tuple | None, cap: int) -> list[tuple[float, list]]:
+    """SQL reading the things that may match, in stages, each with the highest score a thing it alone finds can have.
+
+    Each query reads at most cap labels, in display order: equal words or stems (with the query's
+    initials and no other words first, as they score highest); then prefixes; then substrings.
+    """
     kind_sql = " AND e.kind IN (SELECT value FROM json_each(?))" if kinds else ""
     kind_params = (json.dumps(kinds),) if kinds else ()
-    plans = [("SELECT l.entity FROM labels l JOIN entities e ON e.id = l.entity WHERE l.folded = ?"
-              f"{kind_sql} ORDER BY l.id LIMIT ?", (folded, *kind_params, cap))]
+    kind_match = f" AND kind : ({' OR '.join(_quote(k) for k in kinds)})" if kinds else ""
     names = [q for q in query if not q.initial]
-    exact = _all(_exact(q) for q in names)
     whole = f"size : {_size(len(names))}"  # no words beyond the query's: a higher score
     initials = _all(f"first : {_quote(q.skel[:1])}" for q in query if q.initial and _safe(q.skel[:1]))
-    kind_match = f" AND kind : ({' OR '.join(_quote(k) for k in kinds)})" if kinds else ""
-    levels = [exact, _all(_loose(q, len(names) > 1) for q in names)]
-    # within a level, labels with the query's initials and no other words score highest
-    expressions = [_all(parts) for level in levels if level
-                   for parts in ([level, initials, whole], [level, initials], [level, whole], [level])]
-    for expression in dict.fromkeys(expressions):
-            plans.append(("SELECT entity FROM labels WHERE id IN (SELECT rowid FROM terms WHERE terms MATCH ? LIMIT ?)",
-                          (expression + kind_match, cap)))
-    if len(folded) >= 3:
-        plans.append(("SELECT l.entity FROM grams JOIN labels l ON l.id = grams.rowid JOIN entities e ON e.id = l.entity"
-                      f" WHERE grams MATCH ?{kind_sql} LIMIT ?", (_quote(folded), *kind_params, cap)))
-    return plans
+
+    def terms(level: str) -> list[tuple[str, tuple]]:
+        expressions = [_all(parts) for parts in ([level, initials, whole], [level, initials], [level, whole], [level])]
+        return [("SELECT entity FROM labels WHERE id IN (SELECT rowid FROM terms WHERE terms MATCH ? LIMIT ?)",
+                 (expression + kind_match, cap)) for expression in dict.fromkeys(expressions)] if level else []
+
+    equal = [("SELECT l.entity FROM labels l JOIN entities e ON e.id = l.entity WHERE l.folded = ?"
+              f"{kind_sql} ORDER BY l.id LIMIT ?", (folded, *kind_params, cap))]
+    substring = [("SELECT l.entity FROM grams JOIN labels l ON l.id = grams.rowid JOIN entities e ON e.id = l.entity"
+                  f" WHERE grams MATCH ?{kind_sql} LIMIT ?", (_quote(folded), *kind_params, cap))] if len(folded) >= 3 else []
+    prefix_ceiling = BASE_SCORE[PREFIX] + 3 * (len(query) - len(names)) + 10
+    return [(float("inf"), equal + terms(_all(_exact(q) for q in names))),
+            (prefix_ceiling, terms(_all(_loose(q, len(names) > 1) for q in names))),
+            (SUBSTRING_SCORE, substring)]
 
 
 def _exact(q: Token) -> str:

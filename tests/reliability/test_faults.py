@@ -28,7 +28,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import FULL, scale
+from reliability.conftest import FULL, scale
 from paths import FIXTURES, ROOT
 from repression_kg.backend import BackendUnavailable, EmbeddedBackend, Task
 from repression_kg.store import PREVIOUS, current_store, open_read_only

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from servers import BIN, cpu_seconds, free_port, running
 
-from conftest import scale
+from reliability.conftest import scale
 from paths import ROOT
 
 CLIENTS = scale(4, 16)

@@ -5,6 +5,7 @@ import gc
 import json
 import re
 import shutil
+import time
 
 import pyoxigraph as ox
 import pytest
@@ -189,3 +190,29 @@ def newcomer() -> ox.Quad:
     """One more person in the data graph."""
     return ox.Quad(ox.NamedNode(NEWCOMER), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
                    ox.NamedNode(KZR + "Person"), ox.NamedNode(str(GRAPHS["data"])))
+
+
+def test_a_new_build_in_a_remote_store_is_seen_within_the_marker_interval(memory_backend, monkeypatch):
+    """Without a store directory (a remote endpoint) the build is asked again after MARKER_SECONDS."""
+    monkeypatch.setattr("repression_kg.cache.MARKER_SECONDS", 0.2)
+    store = ox.Store()
+    store.bulk_extend(memory_backend.store)
+    client = create_app({"TESTING": True, "BACKEND": MemoryBackend(store)}).test_client()
+    before = count(post(client, PERSONS))
+    store.add(newcomer())
+    add_later_build(store)
+    assert count(post(client, PERSONS)) == before  # within the interval: the cached answer
+    time.sleep(0.3)
+    after = post(client, PERSONS)
+    assert after.headers["X-Cache"] == "miss" and count(after) == before + 1
+
+
+def add_later_build(store: ox.Store) -> None:
+    """A build activity in the metadata graph that ended after every other (what a reload brings)."""
+    graph = ox.NamedNode(str(GRAPHS["metadata"]))
+    dataset, activity = ox.NamedNode("https://w3id.org/kz-repression/dataset"), ox.BlankNode()
+    prov = "http://www.w3.org/ns/prov#"
+    store.add(ox.Quad(dataset, ox.NamedNode(prov + "wasGeneratedBy"), activity, graph))
+    store.add(ox.Quad(activity, ox.NamedNode(prov + "endedAtTime"),
+                      ox.Literal("2999-01-01T00:00:00Z", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")),
+                      graph))

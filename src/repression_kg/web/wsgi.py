@@ -23,4 +23,6 @@ def _send_continue_only_for_a_body(channel: HTTPChannel) -> None:
 def serve(app, host: str, port: int, threads: int) -> None:
     """Serve the app until interrupted."""
     HTTPChannel.send_continue = _send_continue_only_for_a_body
-    waitress.serve(app, host=host, port=port, threads=threads, ident="repression-kg")
+    # waitress would strip X-Forwarded-For; the app trusts it only behind PROXY_HOPS proxies (web/limits.py).
+    waitress.serve(app, host=host, port=port, threads=threads, ident="repression-kg",
+                   clear_untrusted_proxy_headers=False)
