@@ -215,11 +215,15 @@ def namesakes() -> SearchIndex:
         rows += [row(f"person/p{n:05d}", f"{surname} {given}"),
                  row(f"person/p{n:05d}", f"{surname} {given[0]}. {n}", "ru"),
                  row(f"person/p{n:05d}", f"{surname}", "kk", "https://w3id.org/kz-repression/ontology#printedForm")]
+        if n % 37 == 0:  # a few spell the name as printed: equal to a query that others match by stem only
+            rows.append(row(f"person/p{n:05d}", f"{surname.replace('kh', 'h')} {given}", "ru",
+                            "http://www.w3.org/2004/02/skos/core#altLabel"))
     return SearchIndex.from_rows(rows, NS)
 
 
 @pytest.mark.parametrize("q", ["Akhmetov", "Ахметов", "Akhmetov K.", "K. Akhmetov", "Akhmetov Kairat", "Akhm",
-                               "Akhmetova Aidar", "Ахмедияров", "Omar", "Kairat", "1234", "etov kai", "Seitov Y.", "Zzyzx"])
+                               "Akhmetova Aidar", "Ахмедияров", "Omar", "Kairat", "1234", "etov kai", "Seitov Y.", "Zzyzx",
+                               "Ahmetov", "Ahmetova B."])
 def test_namesakes_rank_as_a_full_scan_would(namesakes, q):
     """Reading a few candidates per level gives the same results as scoring every thing."""
     query, folded = tokens(q), fold(q)

@@ -426,6 +426,8 @@ SOURCE_LABELS = {
     "ru": "Синтетическая Книга памяти «{name}» (создана repression-kg synth, seed {seed}; не исторические данные)",
     "kk": "«{name}» синтетикалық Естелік кітабы (repression-kg synth жасаған, seed {seed}; тарихи дерек емес)",
 }
+PERPETRATORS = ("A charge of the Soviet criminal code, in the perpetrators' terms, kept as their terms; "
+                "not a description of the persons so charged.")
 LEGEND = "ВМН — высшая мера наказания; ИТЛ — исправительно-трудовой лагерь; ст. — статья УК РСФСР."
 SCHEMES = (  # slug, labels (en, ru, kk), concepts (slug, en, ru, kk)
     ("synth-nationalities",
@@ -459,13 +461,17 @@ def vocabulary(name: str, seed: int, persons: int) -> str:
     for slug, labels, concepts in SCHEMES:
         scheme = thing("scheme", slug)
         lines.append(f"{scheme} {RDF_TYPE} <{SKOS}ConceptScheme> .")
-        lines += [f"{scheme} <{SKOS}prefLabel> {lit(text, lang)} ." for text, lang in zip(labels, ("en", "ru", "kk"))]
+        lines += [f"{scheme} {p} {lit(text, lang)} ." for text, lang in zip(labels, ("en", "ru", "kk"))
+                  for p in (f"<{SKOS}prefLabel>", LABEL)]
         lines.append(f"{scheme} <{DCT}description> {lit(note, 'en')} .")
         for concept_slug, *texts in concepts:
             concept = thing("concept", concept_slug)
             lines += [f"{concept} {RDF_TYPE} <{SKOS}Concept> .", f"{concept} <{SKOS}inScheme> {scheme} ."]
-            lines += [f"{concept} <{SKOS}prefLabel> {lit(text, lang)} ." for text, lang in zip(texts, ("en", "ru", "kk"))]
+            lines += [f"{concept} {p} {lit(text, lang)} ." for text, lang in zip(texts, ("en", "ru", "kk"))
+                      for p in (f"<{SKOS}prefLabel>", LABEL)]
             lines += [f"{concept} <{SKOS}scopeNote> {lit(note, 'en')} .", f"{concept} {k('citation')} {citation} ."]
+            if slug == "synth-article-58":
+                lines.append(f"{concept} <{SKOS}scopeNote> {lit(PERPETRATORS, 'en')} .")
     return "\n".join(lines) + "\n"
 
 

@@ -479,8 +479,9 @@ def _read_entries(db: sqlite3.Connection, where: str, params: tuple) -> list[Ent
 def candidate_stages(query: list[Token], folded: str, kinds: tuple | None, cap: int) -> list[tuple[float, list]]:
     """SQL reading the things that may match, in stages, each with the highest score a thing it alone finds can have.
 
-    Each query reads at most cap labels, in display order: equal words or stems (with the query's
-    initials and no other words first, as they score highest); then prefixes; then substrings.
+    Each query reads at most cap labels, in display order: equal words, then equal words or stems
+    (each with the query's initials and no other words first, as they score highest); then
+    prefixes; then substrings.
     """
     kind_sql = " AND e.kind IN (SELECT value FROM json_each(?))" if kinds else ""
     kind_params = (json.dumps(kinds),) if kinds else ()
@@ -499,7 +500,8 @@ def candidate_stages(query: list[Token], folded: str, kinds: tuple | None, cap: 
     substring = [("SELECT l.entity FROM grams JOIN labels l ON l.id = grams.rowid JOIN entities e ON e.id = l.entity"
                   f" WHERE grams MATCH ?{kind_sql} LIMIT ?", (_quote(folded), *kind_params, cap))] if len(folded) >= 3 else []
     prefix_ceiling = BASE_SCORE[PREFIX] + 3 * (len(query) - len(names)) + 10
-    return [(float("inf"), equal + terms(_all(_exact(q) for q in names))),
+    same = _all(f"word : {_quote(q.text)}" if _safe(q.text) else "" for q in names)
+    return [(float("inf"), equal + terms(same) + terms(_all(_exact(q) for q in names))),
             (prefix_ceiling, terms(_all(_loose(q, len(names) > 1) for q in names))),
             (SUBSTRING_SCORE, substring)]
 

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from html.parser import HTMLParser
 
+import pyoxigraph as ox
 import pytest
 
 from paths import ROOT
+from servers import BIN, free_port, running
 from repression_kg.backend import MemoryBackend
 from repression_kg.build import build
 from repression_kg.facets import FACETS, FacetIndex, set_bits
@@ -300,3 +303,29 @@ def test_registry_persons_are_found_by_search_in_every_script(rclient, store):
     for name in names.values():
         results = get_json(rclient, "/search", q=name, kind="person", limit=100)["results"]
         assert person["iri"] in [r["iri"] for r in results if r["score"] >= 100], name
+
+
+@pytest.fixture(scope="module")
+def oxigraph_endpoint(registry_build, tmp_path_factory):
+    """A real `oxigraph serve` on 127.0.0.1 loaded with the registry build (a remote store for --endpoint)."""
+    workdir = tmp_path_factory.mktemp("remote")
+    dump = workdir / "dump.nq"
+    ox.Store.read_only(str(current_store(registry_build))).dump(str(dump), ox.RdfFormat.N_QUADS)
+    subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(workdir / "db"), "--file", str(dump)],
+                   check=True, capture_output=True, timeout=300)
+    port = free_port()
+    command = [str(BIN / "oxigraph"), "serve", "--location", str(workdir / "db"), "--bind", f"127.0.0.1:{port}",
+               "--union-default-graph"]
+    with running(command, f"http://127.0.0.1:{port}/query"):
+        yield f"http://127.0.0.1:{port}/query"
+
+
+def test_a_remote_endpoint_gives_the_same_facets_and_search(oxigraph_endpoint, rclient):
+    """Through --endpoint the files are built once from the remote store's SPARQL, with the same answers."""
+    app = create_app({"TESTING": True, "ENDPOINT": oxigraph_endpoint})
+    with app.test_client() as remote:
+        assert get_json(remote, "/facets") == get_json(rclient, "/facets")
+        sentence = busiest(rclient, "sentence")[0]
+        assert get_json(remote, "/persons", sentence=sentence, page=2) == get_json(rclient, "/persons", sentence=sentence, page=2)
+        name = get_json(rclient, "/persons", limit=1)["results"][0]["label"]
+        assert get_json(remote, "/search", q=name) == get_json(rclient, "/search", q=name)
