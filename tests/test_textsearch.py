@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repression_kg.backend import MemoryBackend
 from repression_kg.store import current_store, sidecar
@@ -183,6 +185,20 @@ def test_kind_filter_substring_and_no_match():
     assert slugs("Zzyzx") == []
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_any_text_is_a_query(q):
+    """No text breaks the index's query syntax (quotes, operators, stray marks, other scripts)."""
+    assert all(h.score > 0 for h in INDEX.search(q))
+
+
+@pytest.mark.parametrize("q", ['"', 'NEAR(a b)', "a* OR b", "‿Brien O‿Brien", "_", "^", "{word}: x", "-", "Bukeikhanov AND",
+                               "Ǆ", "ﬁ", "²³", "x" * 300])
+def test_odd_queries(q):
+    INDEX.search(q)
+    INDEX.search(q, "person")
+
+
 def test_degenerate_queries_find_nothing():
     assert slugs("Qqqq") == [] and slugs("Zzzz Qqqq") == []
 
@@ -229,6 +245,14 @@ def test_namesakes_rank_as_a_full_scan_would(namesakes, q):
     query, folded = tokens(q), fold(q)
     full = rank([h for e in namesakes.entries if (h := best_hit(e, query, folded, False))], 20)
     assert [(h.iri, h.score) for h in namesakes.search(q)] == [(h.iri, h.score) for h in full]
+
+
+def test_a_given_name_written_out_meets_an_initial_among_many_variants():
+    """'Kairatbek Akhmetov' is 'K. Akhmetov' (an initial), above a hundred 'Ahmetov Kairatbek N.' (another spelling)."""
+    rows = [row(f"person/v{n}", f"Ahmetov Kairatbek {n}") for n in range(100)] + [row("person/k", "K. Akhmetov")]
+    index = SearchIndex.from_rows(rows, NS)
+    hits = index.search("Kairatbek Akhmetov")
+    assert hits[0].iri == NS + "person/k" and hits[0].score > hits[1].score
 
 
 def test_namesakes_initials_choose_the_given_name(namesakes):

@@ -490,19 +490,26 @@ def candidate_stages(query: list[Token], folded: str, kinds: tuple | None, cap: 
     whole = f"size : {_size(len(names))}"  # no words beyond the query's: a higher score
     initials = _all(f"first : {_quote(q.skel[:1])}" for q in query if q.initial and _safe(q.skel[:1]))
 
+    def plan(expression: str) -> tuple[str, tuple]:
+        return ("SELECT entity FROM labels WHERE id IN (SELECT rowid FROM terms WHERE terms MATCH ? LIMIT ?)",
+                (expression + kind_match, cap))
+
     def terms(level: str) -> list[tuple[str, tuple]]:
         expressions = [_all(parts) for parts in ([level, initials, whole], [level, initials], [level, whole], [level])]
-        return [("SELECT entity FROM labels WHERE id IN (SELECT rowid FROM terms WHERE terms MATCH ? LIMIT ?)",
-                 (expression + kind_match, cap)) for expression in dict.fromkeys(expressions)] if level else []
+        return [plan(expression) for expression in dict.fromkeys(expressions)] if level else []
 
     equal = [("SELECT l.entity FROM labels l JOIN entities e ON e.id = l.entity WHERE l.folded = ?"
               f"{kind_sql} ORDER BY l.id LIMIT ?", (folded, *kind_params, cap))]
+    same = _all(f"word : {_quote(q.text)}" if _safe(q.text) else "" for q in names)
+    # a given name written out where a label has its initial ("Alikhan" for "A."): a spelling variant
+    written_out = [plan(f"{_exact(q)} AND ({' OR '.join(f'init : {_quote(o.skel[:1])}' for o in names if o is not q)})")
+                   for q in names if len(names) > 1 and _exact(q)]
     substring = [("SELECT l.entity FROM grams JOIN labels l ON l.id = grams.rowid JOIN entities e ON e.id = l.entity"
                   f" WHERE grams MATCH ?{kind_sql} LIMIT ?", (_quote(folded), *kind_params, cap))] if len(folded) >= 3 else []
-    prefix_ceiling = BASE_SCORE[PREFIX] + 3 * (len(query) - len(names)) + 10
-    same = _all(f"word : {_quote(q.text)}" if _safe(q.text) else "" for q in names)
+    bonus = 3 * (len(query) - len(names)) + 10  # what the query's initials, no other words and equal text add
     return [(float("inf"), equal + terms(same) + terms(_all(_exact(q) for q in names))),
-            (prefix_ceiling, terms(_all(_loose(q, len(names) > 1) for q in names))),
+            (BASE_SCORE[SKELETON] + bonus, written_out),
+            (BASE_SCORE[PREFIX] + bonus, terms(_all(_loose(q, len(names) > 1) for q in names))),
             (SUBSTRING_SCORE, substring)]
 
 

@@ -15,7 +15,7 @@ from repression_kg import store
 from repression_kg.backend import EmbeddedBackend
 from repression_kg.derived import write_derived
 from repression_kg.namespaces import GRAPHS
-from repression_kg.store import StoreError, current_store, sidecar
+from repression_kg.store import current_store, sidecar
 from repression_kg.textsearch import IndexCache
 from repression_kg.web import create_app
 
