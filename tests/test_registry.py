@@ -42,7 +42,7 @@ def registry_dir(tmp_path_factory) -> Path:
 def added(tmp_path_factory, registry_dir) -> Path:
     """The real graph built with a 300-person synthetic registry; returns the build directory."""
     build_dir = tmp_path_factory.mktemp("build-add")
-    build(ROOT, build_dir, reason=False, add=[registry_dir], quiet=True)
+    build(ROOT, build_dir, add=[registry_dir], quiet=True)
     return build_dir
 
 
@@ -91,11 +91,20 @@ def test_build_add_types_registry_persons_like_the_core(added):
     for cls in (KZR.RepressedPerson, CRM.E21_Person):
         assert ask(store, f"""SELECT (COUNT(?p) AS ?n) WHERE {{ GRAPH <{REGISTRY}> {{ ?p a <{KZR.Person}> }}
             GRAPH <{GRAPHS['inferred']}> {{ ?p a <{cls}> }} }}""") == 300
-    rehabilitated = ask(store, f"SELECT (COUNT(?p) AS ?n) WHERE {{ GRAPH <{REGISTRY}> {{ ?r <{KZR.rehabilitatedPerson}> ?p }} }}")
+    rehabilitated = ask(store, f"""SELECT (COUNT(?p) AS ?n) WHERE {{
+        GRAPH <{REGISTRY}> {{ ?r <{KZR.rehabilitatedPerson}> ?p }} }}""")
     assert ask(store, f"""SELECT (COUNT(?p) AS ?n) WHERE {{ GRAPH <{REGISTRY}> {{ ?p a <{KZR.Person}> }}
         GRAPH <{GRAPHS['inferred']}> {{ ?p a <{KZR.RehabilitatedPerson}> }} }}""") == rehabilitated < 300
     assert ask(store, f"""SELECT (COUNT(?r) AS ?n) WHERE {{ GRAPH <{REGISTRY}> {{ ?r a <{KZR.PersonRecord}> }}
         GRAPH <{GRAPHS['inferred']}> {{ ?r a <{CRM.E31_Document}> }} }}""") == 300
+
+
+def test_load_without_reasoning_adds_no_types(tmp_path, registry_dir):
+    """build --no-reason: neither HermiT for the core nor the SPARQL rules for the registry."""
+    registries = kgregistry.open_registries([registry_dir])
+    loaded = kgregistry.load(tmp_path / "store", registries, quiet=True, infer=False)
+    assert loaded["counts"]["registry"] == registries[0].manifest["triples"]
+    assert loaded["counts"]["inferred"] == 0
 
 
 def test_registry_types_are_what_hermit_infers(tmp_path, sources):
@@ -114,12 +123,14 @@ def test_registry_types_are_what_hermit_infers(tmp_path, sources):
     sparql = {(URIRef(q.subject.value), URIRef(q.object.value))
               for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(GRAPHS["inferred"])))}
     subjects = set(registry.subjects())
-    assert {(s, o) for s, o in hermit.subject_objects(RDF.type) if s in subjects} == {(s, o) for s, o in sparql if s in subjects}
+    assert {(s, o) for s, o in hermit.subject_objects(RDF.type) if s in subjects} == {
+        (s, o) for s, o in sparql if s in subjects}
     assert {(s, o) for s, o in sparql if s not in subjects} <= set(hermit.subject_objects(RDF.type))
 
 
 def test_check_names_a_violation_deep_in_the_registry(tmp_path, registry_dir, sources):
-    line = broken_copy(registry_dir, tmp_path / "bad", 280, f'<{ID}repression/synth-0000280> {TERM} "40"^^<http://www.w3.org/2001/XMLSchema#integer> .')
+    line = broken_copy(registry_dir, tmp_path / "bad", 280,
+                       f'<{ID}repression/synth-0000280> {TERM} "40"^^<http://www.w3.org/2001/XMLSchema#integer> .')
     registries = kgregistry.open_registries([tmp_path / "bad"])
     with pytest.raises(kgregistry.RegistryViolations) as caught:
         kgregistry.check(registries, sources, quiet=True, workers=2, batch_bytes=1 << 16)
@@ -137,8 +148,10 @@ def test_build_with_a_violation_leaves_the_previous_store(runner, added, registr
     build_dir = tmp_path / "build"
     shutil.copytree(added, build_dir, symlinks=True)
     before, target = dump_digest(build_dir), (build_dir / "store").resolve()
-    line = broken_copy(registry_dir, tmp_path / "bad", 290, f"<{ID}repression/synth-0000290> <{KZR.place}> <{ID}organisation/special-board> .")
-    result = runner.invoke(main, ["build", "--root", str(ROOT), "--build-dir", str(build_dir), "--add", str(tmp_path / "bad")])
+    line = broken_copy(registry_dir, tmp_path / "bad", 290,
+                       f"<{ID}repression/synth-0000290> <{KZR.place}> <{ID}organisation/special-board> .")
+    result = runner.invoke(main, ["build", "--root", str(ROOT), "--build-dir", str(build_dir),
+                                  "--add", str(tmp_path / "bad")])
     assert result.exit_code == 1, result.output
     assert f"persons.nt:{line}: record <{ID}record/synth-0000290>" in result.output
     assert "shape:Repression-place" in result.output and "previous store is unchanged" in result.output
@@ -161,7 +174,8 @@ def test_check_names_a_syntax_error_with_file_and_line(tmp_path, registry_dir, s
 
 
 def test_check_refuses_to_describe_the_core(tmp_path, registry_dir, sources):
-    line = broken_copy(registry_dir, tmp_path / "bad", 7, f'<{ID}person/bukeikhanov-a> <{KZR.birthYear}> "1866"^^<http://www.w3.org/2001/XMLSchema#gYear> .')
+    line = broken_copy(registry_dir, tmp_path / "bad", 7,
+                       f'<{ID}person/bukeikhanov-a> <{KZR.birthYear}> "1866"^^<http://www.w3.org/2001/XMLSchema#gYear> .')
     with pytest.raises(kgregistry.RegistryViolations) as caught:
         kgregistry.check(kgregistry.open_registries([tmp_path / "bad"]), sources, quiet=True, workers=1)
     found = {(v.shape, v.focus, v.line) for v in caught.value.report.violations}
@@ -201,7 +215,8 @@ def test_identifier_rules_agree_with_pyshacl(tmp_path, sources):
 
 def test_add_needs_a_manifest_and_distinct_names(runner, tmp_path, registry_dir):
     (tmp_path / "empty").mkdir()
-    result = runner.invoke(main, ["build", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"), "--add", str(tmp_path / "empty")])
+    result = runner.invoke(main, ["build", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"),
+                                  "--add", str(tmp_path / "empty")])
     assert result.exit_code == 2 and "registry.json" in result.output and "previous store is unchanged" in result.output
     result = runner.invoke(main, ["build", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"),
                                   "--add", str(registry_dir), "--add", str(registry_dir)])

@@ -11,7 +11,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
 
 from repression_kg.load import load_sources
-from repression_kg.namespaces import CRM, ID, KZR
+from repression_kg.namespaces import CRM, KZR
 from repression_kg.synth import KAZAKH_TO_RUSSIAN, latin, synthesize
 from repression_kg.validate import validate
 
@@ -61,8 +61,10 @@ def test_synth_source_is_marked_synthetic(registry):
     assert "Synthetic" in labels["en"] and "seed 5" in labels["en"]
     assert "Синтетическая" in labels["ru"] and "синтетикалық" in labels["kk"]
     for scheme in graph.subjects(RDF.type, SKOS.ConceptScheme):
-        assert "synthetic" in str(graph.value(scheme, SKOS.prefLabel)).lower() or any(
-            "synthetic" in str(label) for label in graph.objects(scheme, SKOS.prefLabel))
+        english = [str(label) for label in graph.objects(scheme, SKOS.prefLabel) if label.language == "en"]
+        assert len(english) == 1 and "(synthetic)" in english[0]
+    for concept in graph.subjects(RDF.type, SKOS.Concept):
+        assert any("Synthetic" in str(note) for note in graph.objects(concept, SKOS.scopeNote))
     for person in graph.subjects(RDF.type, KZR.Person):
         record = graph.value(person, KZR.describedBy)
         citation = graph.value(record, KZR.citation)

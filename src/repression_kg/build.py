@@ -51,7 +51,7 @@ class BuildResult:
 
 
 def build(root: Path, build_dir: Path, reason: bool = True, add=(), quiet: bool = False) -> BuildResult:
-    """Build the dataset from the checkout at root (and the registries in add) into build_dir/store, or raise BuildError."""
+    """Build the dataset from the checkout at root, and the registries in add, into build_dir/store; or raise BuildError."""
     root, build_dir = Path(root).resolve(), Path(build_dir).resolve()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -94,7 +94,7 @@ def build(root: Path, build_dir: Path, reason: bool = True, add=(), quiet: bool 
         quads = kgstore.write_store(new_dir, {GRAPHS[k]: g for k, g in graphs.items()})
         lap("store")
         if registries:
-            loaded = kgregistry.load(new_dir, registries, quiet)
+            loaded = kgregistry.load(new_dir, registries, quiet, infer=reason)
             counts |= loaded["counts"]
             quads = sum(counts.values())
             timings |= loaded["timings"]

@@ -154,7 +154,8 @@ def rules_for(sources: Sources) -> Rules:
     """The rules for registry batches, from the build's own shapes, ontology and data."""
     pattern = iri_message = dangling_message = None
     for constraint in sources.shapes.objects(IDENTIFIERS, SH.sparql):
-        select, message = str(sources.shapes.value(constraint, SH.select)), str(sources.shapes.value(constraint, SH.message))
+        select = str(sources.shapes.value(constraint, SH.select))
+        message = str(sources.shapes.value(constraint, SH.message))
         found = re.search(r'REGEX\(STR\(\?value\), "([^"]+)"\)', select)
         if found:
             pattern, iri_message = found.group(1).replace("\\\\", "\\"), message
@@ -176,7 +177,8 @@ def rules_for(sources: Sources) -> Rules:
             context[str(s)] = context.get(str(s), ()) + (str(o),)
     subjects = frozenset(str(s) for s in core.subjects() if isinstance(s, URIRef))
     prefixes = [(prefix, str(ns)) for prefix, ns in sources.shapes.namespaces()]
-    return Rules(shapes.serialize(format="nt", encoding="utf-8"), prefixes, sources.ontology.serialize(format="nt", encoding="utf-8"),
+    return Rules(shapes.serialize(format="nt", encoding="utf-8"), prefixes,
+                 sources.ontology.serialize(format="nt", encoding="utf-8"),
                  pattern, iri_message, dangling_message, context, subjects)
 
 
@@ -509,8 +511,10 @@ INFER_DEFINED = {
 }
 
 
-def load(store_dir: Path, registries: list[Registry], quiet: bool = False) -> dict:
+def load(store_dir: Path, registries: list[Registry], quiet: bool = False, infer: bool = True) -> dict:
     """Bulk-load the registries into the registry graph of the store at store_dir, add their inferred types.
+
+    infer=False (build --no-reason) leaves the registry without inferred types, as the core.
 
     Returns the triple counts (registry, inferred added) and the timings.
     """
@@ -529,8 +533,10 @@ def load(store_dir: Path, registries: list[Registry], quiet: bool = False) -> di
                 say(f"loading {path} into the registry graph")
                 store.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
         loaded = time.perf_counter()
-        say("deriving the registry's inferred types (SPARQL)")
-        inferred = infer_types(store, Path(store_dir))  # its scratch file goes with the store if the build dies
+        inferred = 0
+        if infer:
+            say("deriving the registry's inferred types (SPARQL)")
+            inferred = infer_types(store, Path(store_dir))  # its scratch file goes with the store if the build dies
         counts = {"registry": _count(store, REGISTRY_GRAPH), "inferred": _count(store, GRAPHS["inferred"])}
         describe(store, registries, counts)
         counts["metadata"] = _count(store, GRAPHS["metadata"])
@@ -632,7 +638,8 @@ def describe(store: ox.Store, registries: list[Registry], counts: dict) -> None:
         lines += [f"?activity <{prov}used> {json.dumps(f'registry {registry.name}: {p.name}')}" for p in registry.files]
         digest.update(f"{registry.name}:{registry.digest.hexdigest()}".encode())
     lines.append(f"?activity <{dct}identifier> ?identifier")
-    store.update(f"""DELETE {{ GRAPH <{meta}> {{ <{GRAPHS['inferred']}> <{void}triples> ?n . ?activity <{dct}identifier> ?old }} }}
+    store.update(f"""DELETE {{ GRAPH <{meta}> {{
+            <{GRAPHS['inferred']}> <{void}triples> ?n . ?activity <{dct}identifier> ?old }} }}
         INSERT {{ GRAPH <{meta}> {{ {' . '.join(lines)} }} }}
         WHERE {{ GRAPH <{meta}> {{ <{GRAPHS['inferred']}> <{void}triples> ?n .
                  <{dataset}> <{prov}wasGeneratedBy> ?activity . ?activity <{dct}identifier> ?old }}

@@ -413,6 +413,7 @@ def _safe(word: str) -> bool:
 
 # --- Querying the index --------------------------------------------------------------------------
 
+MAX_PAGES = 10  # pages of candidates one plan reads at most
 ENTRY_ROWS = """SELECT e.iri, e.kind, e.class_label, e.label, l.text, l.lang, l.prop, l.folded
 FROM labels l JOIN entities e ON e.id = l.entity %s ORDER BY l.entity, l.id"""
 
@@ -445,16 +446,24 @@ class SearchIndex:
         """The things whose labels match q, best first."""
         query, folded, cyrillic = tokens(q), fold(q), is_cyrillic(q)
         kinds = FILTER_KINDS.get(kind, (kind,)) if kind else None
+        cap = 3 * limit + 30
         hits: list[Hit] = []
         seen: set[int] = set()
         with self.db.connect() as db:
-            for ceiling, plans in candidate_stages(query, folded, kinds, 3 * limit + 30):
+            for ceiling, plans in candidate_stages(query, folded, kinds):
                 if len(hits) >= limit and rank(hits, limit)[-1].score > ceiling:
                     break  # nothing this stage finds can score as high as the results so far
-                found = {row[0] for sql, params in plans for row in db.execute(sql, params)} - seen
-                seen |= found
-                entries = _read_entries(db, "WHERE l.entity IN (SELECT value FROM json_each(?))", (json.dumps(sorted(found)),))
-                hits += [hit for entry in entries if (hit := best_hit(entry, query, folded, cyrillic))]
+                for sql, params in plans:
+                    rows = db.execute(sql, (*params, cap * MAX_PAGES))
+                    while page := rows.fetchmany(cap):  # read on while candidates prove not to match
+                        found = {entity for _, entity in page} - seen
+                        seen |= found
+                        entries = _read_entries(db, "WHERE l.entity IN (SELECT value FROM json_each(?))",
+                                                (json.dumps(sorted(found)),))
+                        hits += [hit for entry in entries if (hit := best_hit(entry, query, folded, cyrillic))]
+                        if len(page) < cap or len(hits) >= limit:
+                            break
+                    rows.close()
         return rank(hits, limit)
 
     @property
@@ -476,12 +485,13 @@ def _read_entries(db: sqlite3.Connection, where: str, params: tuple) -> list[Ent
     return entries
 
 
-def candidate_stages(query: list[Token], folded: str, kinds: tuple | None, cap: int) -> list[tuple[float, list]]:
+def candidate_stages(query: list[Token], folded: str, kinds: tuple | None) -> list[tuple[float, list]]:
     """SQL reading the things that may match, in stages, each with the highest score a thing it alone finds can have.
 
-    Each query reads at most cap labels, in display order: equal words, then equal words or stems
-    (each with the query's initials and no other words first, as they score highest); then
-    prefixes; then substrings.
+    Each query takes one more parameter, how many labels to read at most; it reads them in display
+    order, as (label, thing). Stages: equal words, then equal words
+    or stems (each with the query's initials and no other words first, as they score highest); a
+    given name written out where a label has its initial; prefixes; substrings.
     """
     kind_sql = " AND e.kind IN (SELECT value FROM json_each(?))" if kinds else ""
     kind_params = (json.dumps(kinds),) if kinds else ()
@@ -491,25 +501,27 @@ def candidate_stages(query: list[Token], folded: str, kinds: tuple | None, cap: 
     initials = _all(f"first : {_quote(q.skel[:1])}" for q in query if q.initial and _safe(q.skel[:1]))
 
     def plan(expression: str) -> tuple[str, tuple]:
-        return ("SELECT entity FROM labels WHERE id IN (SELECT rowid FROM terms WHERE terms MATCH ? LIMIT ?)",
-                (expression + kind_match, cap))
+        return ("SELECT terms.rowid, l.entity FROM terms JOIN labels l ON l.id = terms.rowid"
+                " WHERE terms MATCH ? ORDER BY terms.rowid LIMIT ?", (expression + kind_match,))
 
-    def terms(level: str) -> list[tuple[str, tuple]]:
-        expressions = [_all(parts) for parts in ([level, initials, whole], [level, initials], [level, whole], [level])]
-        return [plan(expression) for expression in dict.fromkeys(expressions)] if level else []
+    def terms(level: str, sizes: bool = True) -> list[tuple[str, tuple]]:
+        variants = ([level, initials, whole], [level, initials], [level, whole], [level]) if sizes else ([level, initials], [level])
+        return [plan(expression) for expression in dict.fromkeys(_all(parts) for parts in variants)] if level else []
 
-    equal = [("SELECT l.entity FROM labels l JOIN entities e ON e.id = l.entity WHERE l.folded = ?"
-              f"{kind_sql} ORDER BY l.id LIMIT ?", (folded, *kind_params, cap))]
+    equal = [("SELECT l.id, l.entity FROM labels l JOIN entities e ON e.id = l.entity WHERE l.folded = ?"
+              f"{kind_sql} ORDER BY l.id LIMIT ?", (folded, *kind_params))]
     same = _all(f"word : {_quote(q.text)}" if _safe(q.text) else "" for q in names)
     # a given name written out where a label has its initial ("Alikhan" for "A."): a spelling variant
     written_out = [plan(f"{_exact(q)} AND ({' OR '.join(f'init : {_quote(o.skel[:1])}' for o in names if o is not q)})")
                    for q in names if len(names) > 1 and _exact(q)]
-    substring = [("SELECT l.entity FROM grams JOIN labels l ON l.id = grams.rowid JOIN entities e ON e.id = l.entity"
-                  f" WHERE grams MATCH ?{kind_sql} LIMIT ?", (_quote(folded), *kind_params, cap))] if len(folded) >= 3 else []
+    substring = [("SELECT l.id, l.entity FROM grams JOIN labels l ON l.id = grams.rowid JOIN entities e ON e.id = l.entity"
+                  f" WHERE grams MATCH ?{kind_sql} ORDER BY grams.rowid LIMIT ?",
+                  (_quote(folded), *kind_params))] if len(folded) >= 3 else []
     bonus = 3 * (len(query) - len(names)) + 10  # what the query's initials, no other words and equal text add
     return [(float("inf"), equal + terms(same) + terms(_all(_exact(q) for q in names))),
             (BASE_SCORE[SKELETON] + bonus, written_out),
-            (BASE_SCORE[PREFIX] + bonus, terms(_all(_loose(q, len(names) > 1) for q in names))),
+            # prefixes of several names are costly to read twice; of one name, whole labels come first ("Re" finds "Reprimand")
+            (BASE_SCORE[PREFIX] + bonus, terms(_all(_loose(q, len(names) > 1) for q in names), len(names) == 1)),
             (SUBSTRING_SCORE, substring)]
 
 
