@@ -5,8 +5,6 @@ entity pages, and the time limit (time from deadline to answer, CPU after). Prin
 """
 from __future__ import annotations
 
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,15 +16,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from harness import BIN, free_port, tree_cpu
+
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(url: str, data: bytes | None = None, accept: str = "application/sparql-results+json") -> tuple[int, float]:
@@ -39,19 +32,6 @@ def request(url: str, data: bytes | None = None, accept: str = "application/spar
         err.read()
         status = err.code
     return status, time.perf_counter() - start
-
-
-def cpu_seconds(pid: int) -> float:
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(entry.name) == pid or int(fields[1]) == pid:
-                total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
 
 
 def table(title: str, header: list[str], rows: list[list]) -> None:
@@ -111,9 +91,9 @@ def timeout_rows(base: str, pid: int) -> None:
     cheap = request(base + "/sparql", urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}).encode())
     runaway.join()
     time.sleep(1.0)
-    before = cpu_seconds(pid)
+    before = tree_cpu(pid)
     time.sleep(2.0)
-    cpu = cpu_seconds(pid) - before
+    cpu = tree_cpu(pid) - before
     status, seconds = outcome["r"]
     table("Time limit of 2 s (cartesian query on the built store)", ["measure", "value"], [
         ["status of the runaway", status],

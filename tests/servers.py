@@ -1,4 +1,4 @@
-"""Real servers for the tests: a free port on 127.0.0.1, a process started and awaited by polling, its CPU time."""
+"""Real servers for the tests: a free port on 127.0.0.1, a process started and awaited by polling, its process tree."""
 from __future__ import annotations
 
 import os
@@ -52,10 +52,9 @@ def running(command: list[str], ready_url: str, env: dict | None = None):
                 process.kill()
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and all its live children, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+def processes() -> dict[int, tuple[int, str, int, float]]:
+    """pid -> (parent pid, start time, resident bytes, CPU seconds) of every live process, from /proc."""
+    page, ticks, table = os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_CLK_TCK"), {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -63,6 +62,25 @@ def cpu_seconds(pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+        table[int(entry.name)] = (int(fields[1]), fields[19], int(fields[21]) * page,
+                                  (int(fields[11]) + int(fields[12])) / ticks)
+    return table
+
+
+def family(pid: int, table: dict | None = None) -> list[int]:
+    """A process and all its live descendants."""
+    table = processes() if table is None else table
+    found, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, row in table.items() if row[0] == parent]
+        found += children
+        frontier += children
+    return [p for p in found if p in table]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its live descendants."""
+    table = processes()
+    return sum(table[p][3] for p in family(pid, table))
+

@@ -32,7 +32,7 @@ from reliability.conftest import FULL, scale
 from paths import FIXTURES, ROOT
 from repression_kg.backend import BackendUnavailable, EmbeddedBackend, Task
 from repression_kg.store import PREVIOUS, current_store, open_read_only
-from servers import BIN, cpu_seconds, free_port, running
+from servers import BIN, cpu_seconds, family, free_port, processes, running
 
 COUNT_QUADS = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -189,20 +189,8 @@ def process_state(pid: int) -> tuple[str, str] | None:
 
 def descendants(pid: int) -> dict[int, str]:
     """Every descendant of a process, with its start time (a reused pid is not the same process)."""
-    children: dict[int, list[tuple[int, str]]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append((int(entry.name), fields[19]))
-    found, todo = {}, [pid]
-    while todo:
-        for child, start in children.get(todo.pop(), []):
-            found[child] = start
-            todo.append(child)
-    return found
+    table = processes()
+    return {p: table[p][1] for p in family(pid, table)[1:]}
 
 
 def still_running(family: dict[int, str]) -> list[int]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from servers import BIN, cpu_seconds, free_port, running
+from servers import BIN, cpu_seconds, family, free_port, processes, running
 
 from reliability.conftest import scale
 from paths import ROOT
@@ -96,38 +96,6 @@ class Client:
 def address(n: int) -> str:
     """The n-th loopback address, 127.0.0.2 onwards (the whole of 127/8 is loopback on Linux)."""
     return f"127.0.{n // 250}.{n % 250 + 2}"
-
-
-# --- The server's process tree -----------------------------------------------------------------
-
-def tree(pid: int) -> list[int]:
-    """The process and its live descendants, from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, frontier = [pid], [pid]
-    while frontier:
-        children = [p for p, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
-def rss_bytes(pids: list[int]) -> int:
-    """The resident memory of some processes, summed (VmRSS from /proc)."""
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
 
 
 def message(body: bytes) -> str:
@@ -235,8 +203,9 @@ def watch(port: int, pid: int, stop: threading.Event, record: Record) -> None:
             record.health_failures.append(repr(err))
             client.close()
         if time.monotonic() - last_sample >= 0.5:
-            pids = tree(pid)
-            record.peak_rss = max(record.peak_rss, rss_bytes(pids))
+            table = processes()
+            pids = family(pid, table)
+            record.peak_rss = max(record.peak_rss, sum(table[p][2] for p in pids))
             record.peak_processes = max(record.peak_processes, len(pids))
             last_sample = time.monotonic()
         stop.wait(HEALTH_EVERY)
@@ -307,7 +276,7 @@ def add_figures(figures, record: Record, cpu_after: float) -> None:
 
 def test_load_with_runaways(load_server, figures):
     port, process = load_server
-    processes_before = len(tree(process.pid))
+    processes_before = len(family(process.pid))
     record = run_load(port, process.pid)
     cpu_after = idle_cpu(process.pid)
     add_figures(figures, record, cpu_after)
@@ -317,7 +286,7 @@ def test_load_with_runaways(load_server, figures):
     assert all(f"time limit of {TIMEOUT:g} s" in message for _, _, message in record.runaways)
     assert max(seconds for _, seconds, _ in record.runaways) <= TIMEOUT + 1
     assert cpu_after < 0.2
-    assert len(tree(process.pid)) == processes_before  # every killed worker was replaced, none is left over
+    assert len(family(process.pid)) == processes_before  # every killed worker was replaced, none is left over
     assert record.health_failures == []
     assert percentile(record.health, 99) <= HEALTH_P99
     assert record.peak_rss <= MEMORY_BOUND

@@ -453,7 +453,7 @@ DEVELOPMENT = [
     ("Әуезов М.", "person/auezov-m", None, True),
     ("Сейфоллин С.", "person/seyfullin-s", None, True),
     ("Жұмабаев М.", "person/zhumabayev-m", None, True),
-    ("Сәтбаев Қ.", "person/satpayev-k-i", None, False),
+    ("Сәтбаев Қ.", "person/satpayev-k-i", None, True),
     # organisations, places, events, with and without a type
     ("NKVD", "organisation/nkvd", "Organisation", True),
     ("ОГПУ", "organisation/ogpu", None, True),
