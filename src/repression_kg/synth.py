@@ -127,6 +127,7 @@ PERIODS = (
      {("camp", 3): 3, ("camp", 5): 4, ("camp", 7): 2, ("exile", 5): 1},
      {"10": 1}),
 )
+# Plausibility rules for invented records only (not sourced facts; nothing of them enters the graph).
 NATIONAL_OPERATIONS = {"german", "polish", "korean"}  # the peoples the dvoika sentenced
 TROIKA_YEARS = (datetime.date(1937, 8, 5), datetime.date(1938, 11, 17))
 NO_DEATH_PENALTY = (datetime.date(1947, 5, 26), datetime.date(1950, 1, 12))
