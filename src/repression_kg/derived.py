@@ -101,11 +101,26 @@ def _remove(path: str) -> None:
 
 
 def temporary_path(name: str) -> Path:
-    """A new, empty path in the temporary directory for a derived file."""
-    handle, path = tempfile.mkstemp(prefix="kzr-", suffix="-" + name)
+    """A new, empty path in the temporary directory for a derived file (its name holds this process's id)."""
+    _remove_orphans()
+    handle, path = tempfile.mkstemp(prefix=f"kzr-{os.getpid()}-", suffix="-" + name)
     os.close(handle)
     os.unlink(path)
     return Path(path)
+
+
+def _remove_orphans() -> None:
+    """Remove derived files left by servers that were killed (a finaliser does not run after SIGKILL)."""
+    for path in Path(tempfile.gettempdir()).glob("kzr-*-*.sqlite"):
+        pid = path.name.split("-")[1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            _remove(str(path))
+        except PermissionError:
+            pass  # alive, another user's
 
 
 class PerBuild:

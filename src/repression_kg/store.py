@@ -106,6 +106,17 @@ def write_store(path: Path, graphs: dict[str, Graph]) -> int:
     return count
 
 
+def optimize(path: Path) -> None:
+    """Compact a written store: several bulk loads leave it in many files, which slows every scan."""
+    try:
+        store = ox.Store(str(path))
+        store.optimize()
+    except (OSError, RuntimeError) as err:
+        raise StoreError(f"Cannot write the store at {path}: {' '.join(str(err).split()).rstrip('.')}.") from None
+    del store
+    gc.collect()  # releases RocksDB's lock
+
+
 def publish(build_dir: Path, new_dir: Path) -> None:
     """Point build_dir/store at new_dir in one atomic rename, keep the store it replaces, remove older ones."""
     old = _target(build_dir / "store")

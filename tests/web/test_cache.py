@@ -102,6 +102,18 @@ def test_a_hit_does_not_evaluate_the_query(memory_backend):
     assert count(post(client, PERSONS + " # not cached yet")) == before + 1
 
 
+def test_a_hit_is_answered_before_the_text_is_parsed(fresh_client, monkeypatch):
+    """The view's scans of the text (form, nesting, SERVICE) ran when the answer was kept; a hit skips them."""
+    from repression_kg.web import sparql as view
+
+    assert post(fresh_client, STAGES).headers["X-Cache"] == "miss"
+    parsed = []
+    real = view.query_form
+    monkeypatch.setattr(view, "query_form", lambda text: parsed.append(text) or real(text))
+    assert post(fresh_client, STAGES).headers["X-Cache"] == "hit" and parsed == []
+    assert post(fresh_client, STAGES, accept="text/csv").headers["X-Cache"] == "miss" and parsed == [STAGES]
+
+
 def test_least_recently_used_goes_first_and_the_budget_holds(memory_backend):
     tasks = [Task(f"{STAGES} # {n}", "json", None) for n in range(5)]  # same answer, five keys
     answer = memory_backend.answer(tasks[0], 30)

@@ -36,6 +36,10 @@ def endpoint():
     query, default_graphs, named_graphs = protocol_parameters()
     if query is None:
         return describe_service()
+    timeout = requested_timeout()
+    cached = cached_answer(query, default_graphs, named_graphs)
+    if cached is not None:  # a text in the cache has passed the checks below already
+        return cached
     form = query_form(query)
     if form == "UPDATE":
         raise errors.forbidden(READ_ONLY)
@@ -53,7 +57,7 @@ def endpoint():
         query = rewrite_services(query, relay.routes)
     task = Task(query, results_format, graph_format, tuple(default_graphs), tuple(named_graphs),
                 base_iri=current_app.config["BASE_IRI"] + "sparql")  # the protocol lets the service set the base
-    return run(task, requested_timeout())
+    return run(task, timeout)
 
 
 @bp.route("/sparql", methods=["OPTIONS"])
@@ -153,13 +157,28 @@ def requested_timeout() -> float:
     return min(value, float(config["MAX_QUERY_TIMEOUT"]))
 
 
+def cached_answer(query: str, default_graphs: list[str], named_graphs: list[str]) -> Response | None:
+    """The cached answer to this text, dataset and the formats the client accepts, before any parsing."""
+    cache = result_cache()
+    if not cache.enabled:
+        return None
+    accept, format_param = request.headers.get("Accept"), request.values.getlist("format")
+    formats = []
+    for kind in (RESULTS, GRAPH):
+        try:
+            formats.append(negotiate(kind, accept, format_param).name)
+        except NotAcceptable:
+            formats.append(None)
+    task = Task(query, *formats, tuple(default_graphs), tuple(named_graphs),
+                base_iri=current_app.config["BASE_IRI"] + "sparql")
+    answer = cache.get(cache.key(task))
+    return None if answer is None else answer_response(answer, "hit")
+
+
 def run(task: Task, timeout: float) -> Response:
-    """Answer from the result cache, or evaluate through the backend and keep the answer; map failures to HTTP."""
+    """Evaluate through the backend (the cache was asked first) and keep the answer; map failures to HTTP."""
     cache = result_cache()
     key = cache.key(task)
-    answer = cache.get(key)
-    if answer is not None:
-        return answer_response(answer, "hit")
     try:
         answer = backend().answer(task, timeout)
     except QueryError as err:
