@@ -16,9 +16,6 @@ import resource
 import signal
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,43 +167,6 @@ class MemoryBackend(Backend):
         return evaluate(self.store, task)
 
 
-class RemoteBackend(Backend):
-    """Any SPARQL 1.1 Protocol endpoint (Oxigraph server, Virtuoso, QLever, Fuseki)."""
-
-    name = "remote"
-
-    def __init__(self, endpoint: str):
-        self.endpoint = endpoint
-
-    def answer(self, task: Task, timeout: float) -> Answer:
-        accept = ", ".join(by_name(n).media_type for n in (task.results_format, task.graph_format) if n)
-        form = [("query", task.sparql)] + [("default-graph-uri", g) for g in task.default_graphs]
-        form += [("named-graph-uri", g) for g in task.named_graphs]
-        request = urllib.request.Request(
-            self.endpoint, data=urllib.parse.urlencode(form).encode(), method="POST",
-            headers={"Accept": accept, "User-Agent": USER_AGENT,
-                     "Content-Type": "application/x-www-form-urlencoded"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                body = response.read()
-                media_type = response.headers.get_content_type()
-        except urllib.error.HTTPError as err:
-            message = err.read().decode("utf-8", "replace")[:2000]
-            if err.code in (400, 406, 415):
-                raise QueryError(message or f"The endpoint refused the query ({err.code}).") from None
-            raise BackendUnavailable(f"The SPARQL endpoint answered {err.code}: {message}") from None
-        except TimeoutError:
-            raise QueryTimeout(timeout) from None
-        except (urllib.error.URLError, OSError) as err:
-            if "timed out" in str(err):
-                raise QueryTimeout(timeout) from None
-            raise BackendUnavailable(f"The SPARQL endpoint {self.endpoint} cannot be reached: {err}") from None
-        fmt = by_name(media_type)
-        if fmt is None:
-            raise BackendUnavailable(f"The SPARQL endpoint answered in an unexpected format: {media_type}")
-        return Answer(fmt.kind, fmt.name, body)
-
-
 BUILD_INFO = """PREFIX dct: <http://purl.org/dc/terms/>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 SELECT ?time ?digest ?title WHERE { GRAPH <%s> {
@@ -335,6 +295,7 @@ class EmbeddedBackend(Backend):
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker | _Vacancy] = queue.Queue()
         self._store = str(current_store(self.build_dir))
+        self._link: str | None = None  # where build_dir/store pointed when _store was read
         started = [_Worker(self._context, self._store, memory_mb) for _ in range(workers)]
         try:
             for worker in started:
@@ -408,7 +369,14 @@ class EmbeddedBackend(Backend):
     def _follow_rebuilds(self) -> None:
         """After a rebuild, workers move to the new store as they are taken (see _take)."""
         try:
+            link = os.readlink(self.build_dir / "store")  # one system call; resolving the path costs ten
+        except OSError:
+            link = None
+        if link is not None and link == self._link:
+            return
+        try:
             self._store = str(current_store(self.build_dir))
+            self._link = link
         except StoreError:
             pass  # the link is broken: the workers keep serving the store they have open
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from ..backend import Backend, EmbeddedBackend, RemoteBackend, worker_count
+from ..backend import Backend, EmbeddedBackend, worker_count
+from ..remote import RemoteBackend
 from ..federation import FederationRelay
 
 DEFAULTS = {

@@ -13,7 +13,8 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file, url_for
 
 from .. import export, void
-from ..backend import BackendUnavailable, EmbeddedBackend, QueryTimeout, RemoteBackend, build_info
+from ..backend import BackendUnavailable, EmbeddedBackend, QueryTimeout, build_info
+from ..remote import RemoteBackend
 from ..formats import by_name
 from . import backend, errors
 

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, render_template, request, se
 from ..backend import Answer, BackendUnavailable, FederationError, QueryError, QueryTimeout, Task, WrongKind
 from ..cache import ResultCache
 from ..formats import GRAPH, RESULTS, NotAcceptable, negotiate
+from ..remote import TruncatedAnswer
 from ..sparql_text import nesting_depth, query_form, refused_services, rewrite_services
 from . import backend, errors
 from .service_description import service_description
@@ -192,6 +193,8 @@ def run(task: Task, timeout: float) -> Response:
         raise errors.not_acceptable(str(NotAcceptable(err.kind, request.headers.get("Accept", "")))) from None
     except FederationError as err:
         raise errors.ApiError(504 if "did not answer" in str(err) else 502, str(err)) from None
+    except TruncatedAnswer as err:  # a setting of the remote server: trying again would not help
+        raise errors.ApiError(502, str(err)) from None
     except BackendUnavailable as err:
         raise errors.service_unavailable(str(err)) from None
     return answer_response(answer, "miss" if cache.put(key, answer) else "off")
