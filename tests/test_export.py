@@ -18,7 +18,7 @@ from rdflib.namespace import DCTERMS, RDF, XSD
 
 from paths import ROOT
 from repression_kg import __version__, export, void
-from repression_kg.backend import MemoryBackend
+from repression_kg.backend import Backend, MemoryBackend
 from repression_kg.build import build
 from repression_kg.cli import main
 from repression_kg.namespaces import GRAPHS
@@ -50,7 +50,7 @@ def canonical(quads) -> set:
 
 
 def store_quads(store, roles=export.DEFAULT_ROLES) -> list:
-    return [q for role in roles for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(GRAPHS[role])))]
+    return [q for role in roles for q in store.quads_for_pattern(None, None, None, ox.NamedNode(export.GRAPH_IRIS[role]))]
 
 
 def as_default_graph(triples) -> list:
@@ -119,15 +119,30 @@ def test_the_default_dumps_leave_out_the_build_time(dumps):
 
 
 def test_graph_selection(kg, store, tmp_path):
-    assert export.resolve_roles(()) == export.resolve_roles(["all"]) == ("ontology", "data", "links", "inferred")
-    assert export.resolve_roles(["metadata", "all"]) == export.ROLES
-    assert export.resolve_roles(["data", "ontology", "data"]) == ("ontology", "data")
+    held = export.held_roles(kg)
+    assert held == ("ontology", "data", "links", "inferred", "metadata")  # this build has no registry
+    core = ("ontology", "data", "links", "inferred")
+    assert export.resolve_roles((), held) == export.resolve_roles(["all"], held) == core
+    assert export.resolve_roles(["metadata", "all"], held) == core + ("metadata",)
+    assert export.resolve_roles(["data", "ontology", "data"], held) == ("ontology", "data")
     [entry] = export.export(kg, tmp_path, ["nq"], ("data", "metadata"))
     assert entry["name"] == "kz-repression-data+metadata.nq"
     quads = list(ox.parse((tmp_path / entry["name"]).read_bytes(), format=ox.RdfFormat.N_QUADS))
     assert {q.graph_name.value for q in quads} == {str(GRAPHS["data"]), str(GRAPHS["metadata"])}
     assert len(quads) == len(store_quads(store, ("data", "metadata")))
     assert any(q.predicate.value.endswith("#endedAtTime") for q in quads)  # asked for: the build time is there
+
+
+def test_a_backend_that_only_answers_queries_gives_the_same_files(kg, dumps, tmp_path):
+    """A backend with no store in this process (a remote endpoint) is read by CONSTRUCT: the same bytes."""
+    class QueriesOnly(Backend):
+        def answer(self, task, timeout):
+            return kg.answer(task, timeout)
+
+    assert export.local_store(QueriesOnly()) is None
+    entries = export.export(QueriesOnly(), tmp_path, ["nq", "ttl"])
+    assert [e["name"] for e in entries] == ["kz-repression.nq", "kz-repression.ttl"]
+    assert all((tmp_path / e["name"]).read_bytes() == (dumps / e["name"]).read_bytes() for e in entries)
 
 
 def test_two_builds_and_two_processes_give_byte_identical_files(dumps, tmp_path):
@@ -150,6 +165,22 @@ def test_cli_export(runner, built, tmp_path):
     assert "kz-repression-data.ttl" in result.output and "kz-repression-persons.csv" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["kz-repression-data.ttl"] + [f"kz-repression-{t}.csv" for t in export.TABLES])
+
+
+def test_cli_export_of_a_graph_the_store_does_not_hold(runner, built, tmp_path):
+    result = runner.invoke(main, ["export", "--build-dir", str(built), "--graph", "registry", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--graph" in result.output
+    assert "the store holds no registry graph" in result.output and "build --add" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_export_into_a_place_it_cannot_write(runner, built, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    out = blocked / "dumps"
+    result = runner.invoke(main, ["export", "--build-dir", str(built), "--format", "nt", "--out", str(out)])
+    assert result.exit_code == 2 and f"cannot write the dumps into {out}: Not a directory" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_cli_export_without_a_store(runner, tmp_path):

@@ -17,8 +17,9 @@ FORMATS = (*kgexport.RDF_FORMATS, "csv")
 @click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
               help="A format to write (repeat the option for several; default: all). csv writes every table.")
 @click.option("--graph", "graphs", multiple=True, type=click.Choice((*kgexport.ROLES, "all")),
-              help="A named graph to include (repeatable; default: all = every graph but metadata, "
-                   "which holds the build time). CSV tables always read the whole store.")
+              help="A named graph to include (repeatable; default: all = every graph the store holds but "
+                   "metadata, which holds the build time: ontology, data, links, inferred, and registry where "
+                   "'build --add' loaded one). CSV tables read the data graph's things from the whole store.")
 @click.option("--gzip", "compressed", is_flag=True, help="Write gzip files (.gz, no time stamp) instead of plain ones.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The directory to write to (default: <build-dir>/export).")
@@ -43,15 +44,29 @@ def export(formats, graphs, compressed, out_dir, release, build_dir):
         except kgexport.ReleaseUnavailable as err:
             click.echo(f"Error: {err}", err=True)
             sys.exit(1)
+        except OSError as err:
+            _cannot_write(build_dir / "dumps", err)
         click.echo(f"Release {manifest['marker']} (version {manifest['version']}), "
                    f"ready in {time.perf_counter() - clock:.2f} s; the server offers it under /dumps/.")
         _report(Path(manifest["dir"]), manifest["files"])
         return
     out_dir = out_dir or build_dir / "export"
-    roles = kgexport.resolve_roles(graphs)
-    entries = kgexport.export(backend, out_dir, formats or FORMATS, roles, compressed)
+    roles = kgexport.resolve_roles(graphs, kgexport.held_roles(backend)) if graphs else None
+    try:
+        entries = kgexport.export(backend, out_dir, formats or FORMATS, roles, compressed)
+    except kgexport.GraphNotHeld as err:
+        raise click.BadParameter(f"{err}.", param_hint="--graph") from None
+    except OSError as err:
+        _cannot_write(out_dir, err)
     click.echo(f"Wrote {len(entries)} file(s) in {time.perf_counter() - clock:.2f} s:")
     _report(out_dir, entries)
+
+
+def _cannot_write(out_dir: Path, err: OSError) -> None:
+    """Exit 2 naming the directory (a full disk, a file in the way); what was written stays for a look."""
+    click.echo(f"Error: cannot write the dumps into {out_dir}: {err.strerror or err}"
+               + (f" ({err.filename})" if err.filename else ""), err=True)
+    sys.exit(2)
 
 
 def _report(out_dir: Path, entries: list[dict]) -> None:

@@ -1,35 +1,42 @@
-"""Dumps of the built dataset: RDF in six formats and CSV tables, byte-identical for the same data.
+"""Dumps of the built dataset: RDF in six formats and the CSV tables (tables.py), byte-identical for the same data.
 
 Pure logic over a Backend (no Flask). Determinism: blank nodes are relabelled by RDFC-1.0,
 statements are sorted, the prefixes are the project's, gzip carries no time stamp, and the
 metadata graph (it holds the build time) is left out unless asked for. A release is the set of
 files the server offers under /dumps/, written once per build into <root>/<marker>/.
+
+Memory does not grow with the graphs (a registry of 350,000 persons adds 16 M quads): they are
+read from the store as N-Triples lines, sorted in runs spilled to scratch files and merged, and
+written as a stream. Only the quads with a blank node are held in memory, to be canonicalised.
 """
 from __future__ import annotations
 
-import csv
 import functools
-import gzip
 import hashlib
+import heapq
 import io
 import json
 import os
-import re
 import shutil
+import tempfile
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import cite
-from .backend import Backend, build_info
+from . import store as kgstore
+from .backend import Backend, EmbeddedBackend, MemoryBackend, build_info
 from .formats import by_name
-from .namespaces import GRAPHS, PREFIXES, sparql_prefixes
+from .namespaces import GRAPHS, PREFIXES
+from .registry import REGISTRY_GRAPH
+from .tables import TABLES, csv_bytes, table
 from .void import version
 
-ROLES = ("ontology", "data", "links", "inferred", "metadata")
-DEFAULT_ROLES = ROLES[:4]
+ROLES = ("ontology", "data", "links", "inferred", "registry", "metadata")
+DEFAULT_ROLES = ROLES[:5]  # the published graphs: the default selection is those of them the store holds
+GRAPH_IRIS = {**{role: str(iri) for role, iri in GRAPHS.items()}, "registry": str(REGISTRY_GRAPH)}
 BASENAME = "kz-repression"
 RDF_FORMATS = {"ttl": "turtle", "nt": "ntriples", "nq": "nquads", "trig": "trig", "jsonld": "jsonld", "rdfxml": "rdfxml"}
 QUAD_FORMATS = ("nq", "trig")
@@ -38,64 +45,261 @@ TITLES = {"ttl": "Turtle", "nt": "N-Triples", "nq": "N-Quads",
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 TIMEOUT = 600.0
+SORT_BYTES = 64 << 20  # lines sorted in memory at once; more are spilled to scratch files and merged
+BLOCK = 1 << 20
 
 
 class ReleaseUnavailable(Exception):
     """No dumps can be offered for this store (no build metadata)."""
 
 
-def resolve_roles(names) -> tuple[str, ...]:
-    """Graph roles in their fixed order; 'all' means every graph but metadata."""
+class GraphNotHeld(ValueError):
+    """A graph asked for by name that the store does not hold."""
+
+
+def held_roles(backend: Backend) -> tuple[str, ...]:
+    """The roles whose graph holds at least one triple in the store, in their fixed order."""
+    return tuple(role for role in ROLES
+                 if backend.ask(f"ASK {{ GRAPH <{GRAPH_IRIS[role]}> {{ ?s ?p ?o }} }}", TIMEOUT))
+
+
+def resolve_roles(names, held=DEFAULT_ROLES) -> tuple[str, ...]:
+    """Graph roles in their fixed order; 'all' (the default) means every published graph the store holds."""
     wanted = set()
     for name in names or ("all",):
-        wanted.update(DEFAULT_ROLES if name == "all" else (name,))
+        wanted.update([r for r in DEFAULT_ROLES if r in held] if name == "all" else [name])
     return tuple(r for r in ROLES if r in wanted)
 
 
-def file_name(kind: str, roles=DEFAULT_ROLES, compressed: bool = False) -> str:
-    """kz-repression.ttl, kz-repression-data+links.nq.gz, kz-repression-persons.csv."""
+def file_name(kind: str, roles=None, compressed: bool = False) -> str:
+    """kz-repression.ttl (the default graphs: roles None), kz-repression-data+links.nq.gz, kz-repression-persons.csv."""
     if kind in RDF_FORMATS:
-        suffix = "" if tuple(roles) == DEFAULT_ROLES else "-" + "+".join(roles)
+        suffix = "-" + "+".join(roles) if roles else ""
         name = f"{BASENAME}{suffix}.{by_name(RDF_FORMATS[kind]).ext}"
     else:
         name = f"{BASENAME}-{kind}.csv"
     return name + (".gz" if compressed else "")
 
 
-# --- RDF ------------------------------------------------------------------------------------
+# --- Reading the graphs ---------------------------------------------------------------------
 
-def read_quads(backend: Backend, roles=DEFAULT_ROLES) -> list[ox.Quad]:
-    """The quads of some graphs of the store, blank nodes canonical (RDFC-1.0), sorted."""
-    quads = []
-    for role in roles:
-        graph = ox.NamedNode(str(GRAPHS[role]))
-        body = backend.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}",
-                                 "ntriples", TIMEOUT)
-        quads.extend(ox.Quad(t.subject, t.predicate, t.object, graph)
-                     for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
-    dataset = ox.Dataset(quads)
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return sorted(dataset, key=lambda q: (str(q.graph_name), *_order(q)))
+def local_store(backend: Backend) -> ox.Store | None:
+    """The store itself where this process can open it (read as a stream), else None (read by CONSTRUCT)."""
+    if isinstance(backend, MemoryBackend):
+        return backend.store
+    if isinstance(backend, EmbeddedBackend):
+        return kgstore.open_read_only(backend.build_dir)
+    return None
 
 
-def _order(t) -> tuple:
-    """Subject, rdf:type first, predicate, object."""
-    return str(t.subject), t.predicate.value != RDF_TYPE, str(t.predicate), str(t.object)
+def _graph_lines(backend: Backend, store: ox.Store | None, role: str, scratch: Path):
+    """The N-Triples lines of one graph, in no particular order."""
+    iri = GRAPH_IRIS[role]
+    if store is None:
+        query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}"
+        body = backend.construct(query, "ntriples", TIMEOUT)
+        yield from io.BytesIO(body)
+        return
+    part = scratch / "graph.nt"
+    store.dump(str(part), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(iri))
+    with open(part, "rb") as f:
+        yield from f
+    part.unlink()
 
 
-def serialize(quads: list[ox.Quad], kind: str) -> bytes:
-    """Sorted quads in one format; triple formats get the union of the graphs."""
-    items = quads if kind in QUAD_FORMATS else sorted({q.triple for q in quads}, key=_order)
-    if kind == "jsonld":
-        return jsonld(items)
-    body = ox.serialize(items, format=by_name(RDF_FORMATS[kind]).oxigraph, prefixes=PREFIXES) or b""
-    lines = body.split(b"\n")
-    if kind in ("nt", "nq"):
-        return b"".join(line + b"\n" for line in sorted(line for line in lines if line))
-    if kind in ("ttl", "trig"):
-        head = next((i for i, line in enumerate(lines) if not line.startswith(b"@prefix ")), len(lines))
-        return b"\n".join(sorted(lines[:head]) + lines[head:])
-    return body
+def _has_blank(line: bytes) -> bool:
+    """Whether an N-Triples line has a blank node as its subject or object."""
+    if line.startswith(b"_:"):
+        return True
+    _, _, rest = line.split(b" ", 2)
+    return rest.startswith(b"_:")
+
+
+def gather(backend: Backend, roles, scratch: Path) -> Path:
+    """Every quad of the graphs as an N-Quads line in one scratch file, unsorted, blank nodes canonical (RDFC-1.0).
+
+    A blank node's canonical label depends only on the quads that hold blank nodes, so only those are
+    canonicalised (in memory); the others go straight to the file.
+    """
+    path, blank = scratch / "quads.nq", []
+    store = local_store(backend)
+    with open(path, "wb") as out:
+        for role in roles:
+            graph = f" <{GRAPH_IRIS[role]}> .\n".encode()
+            for line in _graph_lines(backend, store, role, scratch):
+                quad = line[:-3] + graph
+                if b"_:" in line and _has_blank(line):
+                    blank.append(quad)
+                else:
+                    out.write(quad)
+        if blank:
+            dataset = ox.Dataset(ox.parse(b"".join(blank), format=ox.RdfFormat.N_QUADS))
+            dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+            ox.serialize(dataset, out, format=ox.RdfFormat.N_QUADS)
+    return path
+
+
+# --- Sorting --------------------------------------------------------------------------------
+
+def sorted_lines(lines, scratch: Path):
+    """The lines in byte order (as LC_ALL=C sort), each once: runs sorted in memory, spilled, merged."""
+    runs, chunk, size = [], [], 0
+    for line in lines:
+        chunk.append(line)
+        size += len(line)
+        if size >= SORT_BYTES:
+            runs.append(_spill(chunk, scratch))
+            chunk, size = [], 0
+    chunk.sort()
+    if not runs:
+        yield from _once(chunk)
+        return
+    runs.append(_spill(chunk, scratch))
+    files = [open(run, "rb") for run in runs]
+    try:
+        yield from _once(heapq.merge(*files))
+    finally:
+        for f, run in zip(files, runs):
+            f.close()
+            os.unlink(run)
+
+
+def _spill(chunk: list[bytes], scratch: Path) -> str:
+    """A sorted run in a scratch file."""
+    chunk.sort()
+    fd, name = tempfile.mkstemp(prefix="run-", dir=scratch)
+    with os.fdopen(fd, "wb") as f:
+        f.writelines(chunk)
+    return name
+
+
+def _once(lines):
+    """Sorted lines without repeats."""
+    last = None
+    for line in lines:
+        if line != last:
+            yield line
+            last = line
+
+
+def _parts(quad: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """Subject, predicate, object and graph of an N-Quads line (the object may hold spaces, the others not)."""
+    s, p, rest = quad.split(b" ", 2)
+    o, g = rest[:-3].rsplit(b" ", 1)
+    return s, p, o, g
+
+
+_TYPE = f"<{RDF_TYPE}>".encode()
+
+
+def _keyed(quads, with_graph: bool):
+    """Sort keys '[graph] subject flag predicate object': the graph, the subject, rdf:type first, predicate, object."""
+    for quad in quads:
+        s, p, o, g = _parts(quad)
+        flag = b"0" if p == _TYPE else b"1"
+        yield b" ".join((g, s, flag, p, o) if with_graph else (s, flag, p, o)) + b"\n"
+
+
+def _unkeyed(keys, with_graph: bool):
+    """The N-Quads (with_graph) or N-Triples lines of sorted keys."""
+    for key in keys:
+        if with_graph:
+            g, s, _, p, o = key.split(b" ", 4)
+            yield b" ".join((s, p, o[:-1], g)) + b" .\n"
+        else:
+            s, _, p, o = key.split(b" ", 3)
+            yield b" ".join((s, p, o[:-1])) + b" .\n"
+
+
+def _triple_line(quad: bytes) -> bytes:
+    """The N-Triples line of an N-Quads line."""
+    return quad[:-3].rsplit(b" ", 1)[0] + b" .\n"
+
+
+class _Sorted:
+    """The gathered quads in each order a format needs; the statement order of triples is kept for three formats."""
+
+    def __init__(self, quads: Path, scratch: Path):
+        self.quads, self.scratch, self.triples = quads, scratch, None
+
+    def _lines(self):
+        with open(self.quads, "rb") as f:
+            yield from f
+
+    def write(self, order: str, path: Path) -> None:
+        """'nq': the N-Quads lines sorted; 'nt': the union's N-Triples lines sorted; 'quads' / 'triples': N-Quads /
+        N-Triples lines in statement order: (graph,) subject, rdf:type first, predicate, object."""
+        if order == "nq":
+            lines = sorted_lines(self._lines(), self.scratch)
+        elif order == "nt":
+            lines = sorted_lines(map(_triple_line, self._lines()), self.scratch)
+        else:
+            with_graph = order == "quads"
+            lines = _unkeyed(sorted_lines(_keyed(self._lines(), with_graph), self.scratch), with_graph)
+        with open(path, "wb") as f:
+            f.writelines(lines)
+
+    def statements(self, order: str):
+        """The quads ('quads', made for each use) or triples ('triples', made once) in statement order, as a stream."""
+        if order == "quads":
+            path = self.scratch / "by-graph.nq"
+            self.write(order, path)
+            yield from ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS)
+            path.unlink()
+            return
+        if self.triples is None:
+            self.triples = self.scratch / "by-subject.nt"
+            self.write(order, self.triples)
+        yield from ox.parse(path=str(self.triples), format=ox.RdfFormat.N_TRIPLES)
+
+
+# --- Writing RDF ----------------------------------------------------------------------------
+
+_SORTED_PREFIXES = dict(sorted(PREFIXES.items(), key=lambda kv: f"@prefix {kv[0]}: <{kv[1]}> ."))
+
+
+class _PrefixesSorted(io.RawIOBase):
+    """A writer that sorts the leading '@prefix' lines of what is written through it (Oxigraph keeps its own order)."""
+
+    def __init__(self, out):
+        self.out, self.head = out, b""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self.head is None:
+            return self.out.write(data)
+        self.head += bytes(data)
+        lines = self.head.split(b"\n")
+        body = next((i for i, line in enumerate(lines[:-1]) if not line.startswith(b"@prefix ")), None)
+        if body is not None:
+            self.out.write(b"".join(line + b"\n" for line in sorted(lines[:body])) + b"\n".join(lines[body:]))
+            self.head = None
+        return len(data)
+
+    def close(self) -> None:
+        if self.head:  # nothing but prefixes
+            lines = self.head.split(b"\n")
+            self.out.write(b"\n".join(sorted(lines[:-1]) + lines[-1:]))
+            self.head = None
+        super().close()
+
+
+def write_rdf(ordered: _Sorted, kind: str, path: Path) -> None:
+    """One RDF format into path; triple formats hold the union of the graphs."""
+    if kind in ("nq", "nt"):
+        ordered.write(kind, path)
+        return
+    with open(path, "wb") as out:
+        if kind == "jsonld":
+            write_jsonld(ordered.statements("triples"), out)
+        elif kind == "rdfxml":
+            ox.serialize(ordered.statements("triples"), out, format=ox.RdfFormat.RDF_XML, prefixes=PREFIXES)
+        else:
+            statements = ordered.statements("quads" if kind in QUAD_FORMATS else "triples")
+            with _PrefixesSorted(out) as head:
+                ox.serialize(statements, head, format=by_name(RDF_FORMATS[kind]).oxigraph, prefixes=_SORTED_PREFIXES)
 
 
 _LONGEST_FIRST = sorted(PREFIXES.items(), key=lambda kv: (-len(kv[1]), kv[0]))
@@ -123,195 +327,132 @@ def _jsonld_term(term) -> dict:
     return {"@value": term.value, "@type": _compact(term.datatype.value)}
 
 
-def jsonld(triples) -> bytes:
-    """Sorted triples as one JSON-LD document: the project's prefixes as context, one node per subject."""
-    nodes: dict[str, dict] = {}
+def write_jsonld(triples, out) -> None:
+    """Triples sorted by subject as one JSON-LD document: the project's prefixes as context, one node per subject.
+
+    Written node by node, laid out as json.dumps(document, indent=1) lays it out.
+    """
+    head = json.dumps({"@context": dict(sorted(PREFIXES.items()))}, ensure_ascii=False, indent=1)
+    out.write(head[:-2].encode("utf-8") + b',\n "@graph": [')
+    written = False
+    for node in _jsonld_nodes(triples):
+        text = json.dumps(node, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+        out.write((",\n  " if written else "\n  ").encode("utf-8") + text.encode("utf-8"))
+        written = True
+    out.write(b"\n ]\n}\n" if written else b"]\n}\n")
+
+
+def _jsonld_nodes(triples):
+    """One node object per run of triples with the same subject."""
+    node, key = None, None
     for t in triples:
-        key = str(t.subject)
-        node = nodes.setdefault(key, {"@id": _jsonld_term(t.subject)["@id"]})
+        if str(t.subject) != key:
+            if node is not None:
+                yield node
+            key = str(t.subject)
+            node = {"@id": _jsonld_term(t.subject)["@id"]}
         if t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode):
             node.setdefault("@type", []).append(_compact(t.object.value))
         else:
             node.setdefault(_compact(t.predicate.value), []).append(_jsonld_term(t.object))
-    document = {"@context": dict(sorted(PREFIXES.items())), "@graph": list(nodes.values())}
-    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    if node is not None:
+        yield node
 
 
-def compress(data: bytes) -> bytes:
-    """gzip with no file name and time stamp 0, so that the same bytes compress to the same bytes."""
-    return gzip.compress(data, compresslevel=9, mtime=0)
-
-
-# --- CSV tables -----------------------------------------------------------------------------
-
-TEXT, LABEL, CITE, IRI = "text", "label", "cite", "iri"
-
-
-def _lang(lang: str) -> tuple:
-    return f"label_{lang}", f'?s rdfs:label ?v FILTER(langMatches(lang(?v), "{lang}"))', TEXT
-
-
-NAMES = (_lang("en"), _lang("ru"), _lang("kk"), ("printed_forms", "?s kzr:printedForm ?v", TEXT))
-KIND = (("kind", f"GRAPH <{GRAPHS['data']}> {{ ?s a ?v }}", LABEL),)
-WHEN = (("date_wording", "?s kzr:timeSpan/kzr:printedForm ?v", TEXT), ("edtf", "?s kzr:timeSpan/kzr:edtf ?v", TEXT),
-        ("begin", "?s kzr:timeSpan/crm:P82a_begin_of_the_begin ?v", TEXT),
-        ("end", "?s kzr:timeSpan/crm:P82b_end_of_the_end ?v", TEXT))
-NOTES = (("editorial_notes", "?s kzr:editorialNote ?v", TEXT), ("likely_readings", "?s kzr:likelyReading ?v", TEXT),
-         ("citations", "?s kzr:citation ?v", CITE))
-PLACES = (("places", "?s kzr:place ?v", LABEL),)
-STAGES = (("stages", "?s kzr:inStage ?v", LABEL), ("related_stages", "?s kzr:relatedStage ?v", LABEL))
-CITED = "kzr:citation/kzr:"
-
-TABLES = {
-    "persons": ("kzr:Person", NAMES + (
-        ("roles", "?s kzr:role ?v", LABEL), ("positions", "?s kzr:position ?v", TEXT),
-        ("affiliations", "?s kzr:affiliation ?v", LABEL), ("research_topics", "?s kzr:researchTopic ?v", TEXT),
-        ("repressed_in_stages", "?r kzr:victim ?s ; kzr:inStage/kzr:ordinal ?v", TEXT),
-        ("charges", "?r kzr:victim ?s ; kzr:charge ?v", LABEL), ("measures", "?r kzr:victim ?s ; kzr:measure ?v", LABEL),
-        ("rehabilitated_by", "?r kzr:rehabilitatedPerson ?s ; kzr:byAct|kzr:actingBody ?v", LABEL),
-        ("rehabilitated_in_stages", "?r kzr:rehabilitatedPerson ?s ; kzr:inStage/kzr:ordinal ?v", TEXT)) + NOTES),
-    "organisations": ("kzr:Organisation", KIND + NAMES + (("part_of", "?s kzr:partOf ?v", LABEL),) + PLACES + NOTES),
-    "acts": ("kzr:LegalAct", KIND + NAMES + (("identifier", "?s kzr:legalIdentifier ?v", TEXT),) + WHEN + (
-        ("issued_by", "?s kzr:issuedBy ?v", LABEL), ("signed_by", "?s kzr:signedBy ?v", LABEL)) + PLACES + STAGES + (
-        ("outcomes", "?s kzr:outcome ?v", TEXT),) + NOTES),
-    "fonds": ("kzr:ArchivalFond", NAMES + (
-        ("fond_number", "?s kzr:fondNumber ?v", TEXT), ("held_by", "?s kzr:heldBy ?v", LABEL),
-        ("creators", "?s kzr:fondCreator ?v", LABEL)) + WHEN + NOTES),
-    "events": ("kzr:Event", KIND + NAMES + WHEN + PLACES + STAGES + (
-        ("persons", "?s ?p ?v . ?v a kzr:Person", LABEL), ("organisations", "?s ?p ?v . ?v a kzr:Organisation", LABEL),
-        ("outcomes", "?s kzr:outcome ?v", TEXT)) + NOTES),
-    "observations": ("qb:Observation", (_lang("en"), ("dataset", "?s qb:dataSet ?v", LABEL)) + tuple(
-        (name, f"?s kzr:{prop} ?v", LABEL) for name, prop in (
-            ("indicator", "indicator"), ("table_row", "tableRow"), ("nkvd_category", "nkvdCategory"),
-            ("plan_version", "planVersion"), ("area", "refArea"))) + (
-        ("period_wording", "?s kzr:refPeriod/kzr:printedForm ?v", TEXT),
-        ("period_begin", "?s kzr:refPeriod/crm:P82a_begin_of_the_begin ?v", TEXT),
-        ("period_end", "?s kzr:refPeriod/crm:P82b_end_of_the_end ?v", TEXT),
-        ("printed_value", "?s kzr:printedValue ?v", TEXT), ("value", "?s kzr:value ?v", TEXT),
-        ("unit", "?s kzr:unit ?v", LABEL), ("qualifier", "?s kzr:qualifier ?v", LABEL),
-        ("status", "?s kzr:observationStatus ?v", LABEL), ("printed_total", "?s kzr:isPrintedTotal ?v", TEXT),
-        ("conflicts_with", "?s kzr:conflictsWith ?v", IRI), ("section", f"?s {CITED}section ?v", TEXT),
-        ("paragraph", f"?s {CITED}paragraph ?v", TEXT), ("table", f"?s {CITED}table ?v", TEXT),
-        ("reference", f"?s {CITED}reference/kzr:referenceNumber ?v", TEXT),
-        ("pages", f"?s {CITED}referencePages ?v", TEXT), ("quote", f"?s {CITED}quote ?v", TEXT)) + NOTES),
-    "citations": ("kzr:Citation", (
-        ("citation", "?s a kzr:Citation BIND(?s AS ?v)", CITE), ("source", "?s kzr:inSource ?v", LABEL)) + tuple(
-        (name, f"?s kzr:{prop} ?v", TEXT) for name, prop in (
-            ("section", "section"), ("paragraph", "paragraph"), ("page", "page"), ("table", "table"),
-            ("reference", "reference/kzr:referenceNumber"), ("reference_pages", "referencePages"), ("quote", "quote"))) + (
-        ("cited_by", "?v kzr:citation ?s", IRI),)),
-}
-
-
-def table(backend: Backend, name: str) -> list[list[str]]:
-    """One table: the header, then a row per entity (sorted by IRI); several values joined by ' | '."""
-    cls, columns = TABLES[name]
-    prefixes = sparql_prefixes()
-    entities = sorted(r["s"]["value"] for r in backend.select(
-        f"{prefixes}SELECT DISTINCT ?s WHERE {{ ?s a {cls} FILTER(isIRI(?s)) }}", TIMEOUT))
-    branches = " UNION ".join(f'{{ {pattern} BIND("{col}" AS ?col) }}' for col, pattern, _ in columns)
-    cells: dict[tuple[str, str], set] = {}
-    for r in backend.select(f"{prefixes}SELECT DISTINCT ?s ?col ?v WHERE {{ ?s a {cls} . {branches} }}", TIMEOUT):
-        cells.setdefault((r["s"]["value"], r["col"]["value"]), set()).add((r["v"]["type"], r["v"]["value"]))
-    lookup = _Lookup(backend, {v for (_, col), vs in cells.items() for kind, v in vs if kind == "uri"})
-    rows = [["iri"] + [col for col, _, _ in columns]]
-    for iri in entities:
-        rows.append([iri] + [" | ".join(sorted({lookup.render(how, t, v) for t, v in cells.get((iri, col), ())},
-                                                key=_natural)) for col, _, how in columns])
-    return rows
-
-
-def _natural(text: str) -> list:
-    """Sort key with numbers in numeric order."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
-
-
-class _Lookup:
-    """Labels and citation texts of the IRIs a table shows."""
-
-    def __init__(self, backend: Backend, iris: set[str]):
-        self.labels: dict[str, tuple] = {}
-        self.citations: dict[str, str] = {}
-        ranked = {"en": 0, "ru": 1, "kk": 2}
-        chunk = sorted(iris)
-        for start in range(0, len(chunk), 400):
-            values = " ".join(f"<{i}>" for i in chunk[start:start + 400])
-            for r in backend.select(f"{sparql_prefixes()}SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} "
-                                    "?x rdfs:label|skos:prefLabel ?l }", TIMEOUT):
-                rank = (ranked.get(r["l"].get("xml:lang", ""), 3), r["l"]["value"])
-                self.labels[r["x"]["value"]] = min(self.labels.get(r["x"]["value"], rank), rank)
-            self.citations.update(_citation_texts(backend, values))
-
-    def render(self, how: str, kind: str, value: str) -> str:
-        if how == CITE:
-            return self.citations.get(value, value)
-        if how == LABEL and kind == "uri" and value in self.labels:
-            return self.labels[value][1]
-        return value
-
-
-def _citation_texts(backend: Backend, values: str) -> dict[str, str]:
-    """'Saktaganova 2021, <section>, para. N (p. P) [N; pages]' for the citations among some IRIs."""
-    rows = backend.select(f"""{sparql_prefixes()}SELECT ?c ?source ?section ?paragraph ?table ?page ?n ?pages
-        WHERE {{ VALUES ?c {{ {values} }} ?c a kzr:Citation OPTIONAL {{ ?c kzr:inSource ?source }}
-        OPTIONAL {{ ?c kzr:section ?section }} OPTIONAL {{ ?c kzr:paragraph ?paragraph }} OPTIONAL {{ ?c kzr:table ?table }}
-        OPTIONAL {{ ?c kzr:page ?page }} OPTIONAL {{ ?c kzr:reference/kzr:referenceNumber ?n }}
-        OPTIONAL {{ ?c kzr:referencePages ?pages }} }}""", TIMEOUT)
-    texts = {}
-    for r in sorted(rows, key=lambda r: json.dumps(r, sort_keys=True)):
-        v = {k: t["value"] for k, t in r.items()}
-        texts.setdefault(v["c"], cite.citation_text(v.get("source"), v.get("section"), v.get("paragraph"),
-                                                    v.get("table"), v.get("page"), v.get("n"), v.get("pages")))
-    return texts
-
-
-def csv_bytes(rows: list[list[str]]) -> bytes:
-    """RFC 4180: UTF-8, CRLF line ends, fields quoted where needed."""
-    out = io.StringIO(newline="")
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue().encode("utf-8")
+def compress_file(source: Path, target: Path) -> None:
+    """gzip with no file name and time stamp 0 (as gzip.compress(data, mtime=0)): the same bytes give the same bytes."""
+    packer = zlib.compressobj(level=9, wbits=31)
+    with open(source, "rb") as f, open(target, "wb") as out:
+        for block in iter(lambda: f.read(BLOCK), b""):
+            out.write(packer.compress(block))
+        out.write(packer.flush())
 
 
 # --- Writing files and releases ---------------------------------------------------------------
 
-def _write(out_dir: Path, name: str, data: bytes, **facts) -> dict:
-    """Write one file; its entry: name, bytes, sha256 and the facts given."""
-    (out_dir / name).write_bytes(data)
-    return {"name": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), **facts}
+def _entry(path: Path, **facts) -> dict:
+    """A written file's entry: name, bytes, sha256 and the facts given."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(BLOCK), b""):
+            digest.update(block)
+            size += len(block)
+    return {"name": path.name, "bytes": size, "sha256": digest.hexdigest(), **facts}
 
 
-def export(backend: Backend, out_dir: Path, kinds, roles=DEFAULT_ROLES, compressed: bool = False) -> list[dict]:
-    """Write dumps (RDF formats and/or 'csv' for every table); an entry per file with the seconds it took."""
+def export(backend: Backend, out_dir: Path, kinds, roles=None, compressed: bool = False) -> list[dict]:
+    """Write dumps (RDF formats and/or 'csv' for every table); an entry per file with the seconds it took.
+
+    roles None: the default graphs, every published graph the store holds (file names without a suffix).
+    Raises GraphNotHeld for a graph asked for that the store does not hold.
+    """
+    roles, named = _selection(backend, roles)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    entries, quads = [], None
-    for kind in kinds:
-        for item in (TABLES if kind == "csv" else (kind,)):
-            clock = time.perf_counter()
-            if kind == "csv":
-                data, media_type, title = csv_bytes(table(backend, item)), "text/csv", f"{item.capitalize()} (CSV table)"
-            else:
-                quads = quads if quads is not None else read_quads(backend, roles)
-                data, media_type, title = serialize(quads, kind), by_name(RDF_FORMATS[kind]).media_type, TITLES[kind]
-            name = file_name(item, roles, compressed)
-            entry = _write(out_dir, name, compress(data) if compressed else data, kind="csv" if kind == "csv" else "rdf",
-                           format=item, media_type=media_type, compressed=compressed, title=title)
-            entries.append({**entry, "seconds": time.perf_counter() - clock})
+    entries = []
+    with tempfile.TemporaryDirectory(prefix=".scratch-", dir=out_dir) as name:
+        scratch, ordered = Path(name), None
+        for kind in kinds:
+            for item in (TABLES if kind == "csv" else (kind,)):
+                clock = time.perf_counter()
+                path = out_dir / file_name(item, named, compressed)
+                if kind == "csv":
+                    facts = _write_table(backend, item, path, compressed)
+                else:
+                    ordered = ordered or _Sorted(gather(backend, roles, scratch), scratch)
+                    facts = _write_dump(ordered, kind, path, compressed, scratch) | {"graphs": list(roles)}
+                entries.append({**_entry(path, format=item, compressed=compressed, **facts),
+                                "seconds": time.perf_counter() - clock})
     return entries
 
 
+def _selection(backend: Backend, roles) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """The roles to write (None: the default) and the roles to name the files by (None for the default)."""
+    held = held_roles(backend)
+    default = resolve_roles((), held)
+    roles = default if roles is None else tuple(roles)
+    missing = [r for r in roles if r not in held]
+    if missing:
+        hint = " (add a registry with 'repression-kg build --add DIR')" if "registry" in missing else ""
+        raise GraphNotHeld(f"the store holds no {' and no '.join(missing)} graph{hint}")
+    return roles, None if roles == default else roles
+
+
+def _write_table(backend: Backend, name: str, path: Path, compressed: bool) -> dict:
+    """One CSV table into path; its facts."""
+    data = csv_bytes(table(backend, name))
+    path.write_bytes(zlib.compress(data, level=9, wbits=31) if compressed else data)  # as gzip.compress(mtime=0)
+    return {"kind": "csv", "media_type": "text/csv", "title": f"{name.capitalize()} (CSV table)"}
+
+
+def _write_dump(ordered: _Sorted, kind: str, path: Path, compressed: bool, scratch: Path) -> dict:
+    """One RDF format into path (gzipped from a plain file in scratch where compressed); its facts."""
+    plain = scratch / "plain" if compressed else path
+    write_rdf(ordered, kind, plain)
+    if compressed:
+        compress_file(plain, path)
+        plain.unlink()
+    return {"kind": "rdf", "media_type": by_name(RDF_FORMATS[kind]).media_type, "title": TITLES[kind]}
+
+
 def write_release(backend: Backend, out_dir: Path) -> list[dict]:
-    """The files the server offers: every RDF format plain and gzipped, every CSV table, SHA256SUMS."""
+    """The files the server offers: every RDF format plain and gzipped, every CSV table, SHA256SUMS.
+
+    With a registry, also the registry graph alone in N-Triples.
+    """
     entries = export(backend, out_dir, [*RDF_FORMATS, "csv"])
+    if "registry" in held_roles(backend):
+        entries += export(backend, out_dir, ["nt"], ("registry",))
     for plain in [e for e in entries if e["kind"] == "rdf"]:
         clock = time.perf_counter()
-        facts = {k: plain[k] for k in ("kind", "format", "media_type", "title")}
-        packed = _write(out_dir, plain["name"] + ".gz", compress((out_dir / plain["name"]).read_bytes()),
-                        compressed=True, **facts)
+        facts = {k: plain[k] for k in ("kind", "format", "media_type", "title", "graphs")}
+        compress_file(out_dir / plain["name"], out_dir / (plain["name"] + ".gz"))
+        packed = _entry(out_dir / (plain["name"] + ".gz"), compressed=True, **facts)
         entries.append({**packed, "seconds": time.perf_counter() - clock})
     entries = sorted((dict(e, seconds=round(e["seconds"], 3)) for e in entries), key=lambda e: e["name"])
     sums = "".join(f"{e['sha256']}  {e['name']}\n" for e in entries).encode()
-    return entries + [_write(out_dir, "SHA256SUMS", sums, kind="checksums", format="sha256", media_type="text/plain",
+    (out_dir / "SHA256SUMS").write_bytes(sums)
+    return entries + [_entry(out_dir / "SHA256SUMS", kind="checksums", format="sha256", media_type="text/plain",
                              compressed=False, title="SHA-256 checksums")]
 
 
@@ -333,7 +474,8 @@ def ensure_release(backend: Backend, root: Path) -> dict:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             manifest = {"marker": marker, "version": version(info), "build_time": info["time"],
-                        "source_digest": info["digest"], "graphs": list(DEFAULT_ROLES), "files": write_release(backend, tmp)}
+                        "source_digest": info["digest"], "graphs": list(resolve_roles((), held_roles(backend))),
+                        "files": write_release(backend, tmp)}
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
             try:
                 os.rename(tmp, final)

@@ -19,6 +19,7 @@ KINDS = (
     "person", "organisation", "place", "act", "event", "stage", "repression", "rehabilitation",
     "fond", "source", "reference", "citation", "timespan", "category", "charge", "measure",
     "role", "indicator", "unit", "qualifier", "code", "scheme", "dataset", "observation",
+    "record", "concept",  # a registry's records and its own concepts (repression-kg synth, build --add)
 )
 
 # Prefixes of the kinds of things, where the prefix is not the kind's own name.

@@ -35,6 +35,7 @@ from .namespaces import GRAPH, GRAPHS, ID, KZR, ONTOLOGY, curie
 from .validate import Report, Violation
 
 REGISTRY_GRAPH = URIRef(GRAPH + "registry")
+SYNTHETIC_DATA = "http://publications.europa.eu/resource/authority/dataset-type/SYNTHETIC_DATA"
 SHAPES = "https://w3id.org/kz-repression/shapes#"
 IDENTIFIERS = URIRef(SHAPES + "Identifiers")
 BATCH_BYTES = 12 << 20  # about 2,000 persons of repression-kg synth
@@ -630,6 +631,8 @@ def describe(store: ox.Store, registries: list[Registry], counts: dict) -> None:
              f"<{REGISTRY_GRAPH}> <{dct}title> {_lit(f'Registry graph: {names}, {kind}')}",
              f"<{REGISTRY_GRAPH}> <{void}triples> {counts['registry']}",
              f"<{GRAPHS['inferred']}> <{void}triples> {counts['inferred']}"]
+    if synthetic:  # DCAT-AP's dataset type for synthetic data; VoID copies it
+        lines.append(f"<{REGISTRY_GRAPH}> <{dct}type> <{SYNTHETIC_DATA}>")
     for registry in registries:
         text = f"{registry.name}: {registry.records_count} records, {registry.triples} triples"
         if registry.manifest.get("synthetic"):

@@ -1,17 +1,19 @@
-"""Counts over the built store: per class, claims, citations, links, triples per graph."""
+"""Counts over the built store: per class (in the data graph and a registry's graph), claims, citations, links,
+triples per graph."""
 from __future__ import annotations
 
 import pyoxigraph as ox
 
 from .namespaces import GRAPHS, KZR, sparql_prefixes
 from .query import select_rows
+from .registry import REGISTRY_GRAPH
 
 CLASS_COUNTS = """
 SELECT ?class (COUNT(DISTINCT ?x) AS ?count) WHERE {
-  GRAPH <%s> { ?x a ?class }
+  GRAPH <%%s> { ?x a ?class }
   FILTER (STRSTARTS(STR(?class), "%s") || ?class IN (skos:Concept, skos:ConceptScheme))
 } GROUP BY ?class ORDER BY DESC(?count) ?class
-""" % (GRAPHS["data"], KZR)
+""" % KZR
 
 TOTALS = """
 SELECT
@@ -32,14 +34,16 @@ GRAPH_SIZES = "SELECT ?graph (COUNT(*) AS ?triples) WHERE { GRAPH ?graph { ?s ?p
 
 
 def stats(store: ox.Store) -> dict:
-    """The counts as a plain dict."""
+    """The counts as a plain dict: classes asserted in the data graph, registry_classes in the registry graph."""
     prefixes = sparql_prefixes()
-    _, classes = select_rows(store, prefixes + CLASS_COUNTS)
+    _, classes = select_rows(store, prefixes + CLASS_COUNTS % GRAPHS["data"])
+    _, registry_classes = select_rows(store, prefixes + CLASS_COUNTS % REGISTRY_GRAPH)
     _, totals = select_rows(store, prefixes + TOTALS)
     _, links = select_rows(store, prefixes + LINKS)
     _, sizes = select_rows(store, GRAPH_SIZES)
     return {
         "classes": {r["class"]: int(r["count"]) for r in classes},
+        "registry_classes": {r["class"]: int(r["count"]) for r in registry_classes},
         "claims": int(totals[0]["claims"]),
         "citations": int(totals[0]["citations"]),
         "links": int(links[0]["links"]),
@@ -49,14 +53,23 @@ def stats(store: ox.Store) -> dict:
 
 def format_stats(counts: dict) -> str:
     """The counts as readable text."""
-    lines = ["Instances per class (asserted):"]
-    for cls, n in counts["classes"].items():
-        short = cls.replace(str(KZR), "kzr:").replace("http://www.w3.org/2004/02/skos/core#", "skos:")
-        lines.append(f"  {short:<32} {n:>6}")
+    registry = counts.get("registry_classes") or {}
+    if registry:
+        lines = [f"Instances per class (asserted), by graph:  {'data':>9} {'registry':>9}"]
+        for cls in sorted(counts["classes"].keys() | registry.keys(),
+                          key=lambda c: (-counts["classes"].get(c, 0) - registry.get(c, 0), c)):
+            lines.append(f"  {_short(cls):<40} {counts['classes'].get(cls, 0):>9} {registry.get(cls, 0):>9}")
+    else:
+        lines = ["Instances per class (asserted, data graph):"]
+        lines += [f"  {_short(cls):<32} {n:>6}" for cls, n in counts["classes"].items()]
     lines.append(f"Claims:     {counts['claims']}")
     lines.append(f"Citations:  {counts['citations']}")
     lines.append(f"Links out:  {counts['links']}")
     lines.append("Triples per graph:")
     for graph, n in counts["graphs"].items():
-        lines.append(f"  {graph:<48} {n:>7}")
+        lines.append(f"  {graph:<48} {n:>9}")
     return "\n".join(lines) + "\n"
+
+
+def _short(cls: str) -> str:
+    return cls.replace(str(KZR), "kzr:").replace("http://www.w3.org/2004/02/skos/core#", "skos:")

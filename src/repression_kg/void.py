@@ -13,6 +13,7 @@ from . import __version__
 from .backend import Backend, build_info
 from . import namespaces
 from .namespaces import GRAPHS, ID, KZR, ONTOLOGY, PREFIXES, sparql_prefixes
+from .registry import REGISTRY_GRAPH as REGISTRY
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -22,6 +23,10 @@ IANA = "http://www.iana.org/assignments/media-types/"
 LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
 SOURCE = URIRef("https://doi.org/10.31489/2021HPh4/113-123")
 SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
+# The EU Publications Office's dataset type for synthetic data (DCAT-AP's dct:type vocabulary).
+SYNTHETIC_DATA = URIRef("http://publications.europa.eu/resource/authority/dataset-type/SYNTHETIC_DATA")
+# The counts scan the whole store (16 M quads with a registry of 350,000 persons); they run once per build.
+COUNT_TIMEOUT = 300.0
 EXAMPLES = ("stage/repression-5", "person/bukeikhanov-a", "dataset/table-1")
 TITLE = "Soviet political repression in Kazakhstan, 1920s-1980s: a knowledge graph"
 DESCRIPTION = (
@@ -78,6 +83,7 @@ def _describe(backend: Backend, base: str, site: str, build: dict, release: dict
     for vocabulary in sorted({VOCABULARIES[ns] for ns in map(_namespace, classes + properties) if ns in VOCABULARIES}):
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
     g.add((dataset, DCAT.landingPage, URIRef(site + "/")))
+    _registry(g, dataset, backend)
     _linksets(g, dataset, backend)
     _access(g, dataset, site)
     if release:
@@ -128,13 +134,58 @@ def _access(g: Graph, dataset: URIRef, site: str) -> None:
     g.add((service, DCAT.servesDataset, dataset))
 
 
+def _registry(g: Graph, dataset: URIRef, backend: Backend) -> None:
+    """The registry graph, where a build added one, as a subset: what the build's metadata says of it, its triples,
+    its classes (persons, records, ...), its sources, and dct:type synthetic data where it is synthetic."""
+    triples = _count(backend, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{REGISTRY}> {{ ?s ?p ?o }} }}")
+    if not triples:
+        return
+    g.add((dataset, VOID.subset, REGISTRY))
+    g.add((REGISTRY, RDF.type, VOID.Dataset))
+    g.add((REGISTRY, RDF.type, DCAT.Dataset))
+    rows = backend.select(f"SELECT ?p ?o WHERE {{ GRAPH <{GRAPHS['metadata']}> {{ <{REGISTRY}> ?p ?o }} }}")
+    for row in rows:
+        p, o = URIRef(row["p"]["value"]), _term(row["o"])
+        if o is not None and p not in (RDF.type, VOID.triples):
+            g.add((REGISTRY, p, o))
+    g.add((REGISTRY, VOID.triples, Literal(triples)))
+    classes = backend.select(f"""SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH <{REGISTRY}> {{ ?s a ?c }} }}
+        GROUP BY ?c ORDER BY ?c""", COUNT_TIMEOUT)
+    for row in classes:
+        node = BNode()
+        g.add((REGISTRY, VOID.classPartition, node))
+        g.add((node, VOID["class"], URIRef(row["c"]["value"])))
+        g.add((node, VOID.entities, Literal(int(row["n"]["value"]))))
+    for row in backend.select(f"SELECT DISTINCT ?source WHERE {{ GRAPH <{REGISTRY}> {{ ?source a <{KZR.Source}> }} }}"):
+        g.add((REGISTRY, DCTERMS.source, URIRef(row["source"]["value"])))
+    title = g.value(REGISTRY, DCTERMS.title)
+    g.set((dataset, DCTERMS.description, Literal(
+        f"{DESCRIPTION} This build also holds a registry of persons in the graph <{REGISTRY}>"
+        + (f" ({title})" if title else "") + ", described as a subset of this dataset.", lang="en")))
+
+
+def _term(binding: dict):
+    """A SPARQL JSON term as an rdflib term (None for a blank node)."""
+    if binding["type"] == "uri":
+        return URIRef(binding["value"])
+    if binding["type"] == "literal" and binding.get("xml:lang"):
+        return Literal(binding["value"], lang=binding["xml:lang"])
+    if binding["type"] == "literal":
+        return Literal(binding["value"], datatype=URIRef(binding["datatype"]) if binding.get("datatype") else None)
+    return None
+
+
 def _dumps(g: Graph, dataset: URIRef, site: str, release: dict) -> None:
-    """One distribution per dump file (download URL, media type, size, checksum); RDF files are void:dataDumps."""
+    """One distribution per dump file (download URL, media type, size, checksum); RDF files are void:dataDumps.
+
+    A file of the registry graph alone belongs to the registry's subset, the others to the dataset.
+    """
     for f in release["files"]:
         if f["kind"] == "checksums":
             continue
         url, node, checksum = URIRef(f"{site}/dumps/{f['name']}"), BNode(), BNode()
-        g.add((dataset, DCAT.distribution, node))
+        owner = REGISTRY if f.get("graphs") == ["registry"] else dataset
+        g.add((owner, DCAT.distribution, node))
         g.add((node, RDF.type, DCAT.Distribution))
         g.add((node, DCTERMS.title, Literal(f["title"] + (", gzip" if f["compressed"] else ""), lang="en")))
         g.add((node, DCAT.downloadURL, url))
@@ -150,7 +201,7 @@ def _dumps(g: Graph, dataset: URIRef, site: str, release: dict) -> None:
         g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
         g.add((checksum, SPDX.checksumValue, Literal(f["sha256"], datatype=XSD.hexBinary)))
         if f["kind"] == "rdf":
-            g.add((dataset, VOID.dataDump, url))
+            g.add((owner, VOID.dataDump, url))
 
 
 def _linksets(g: Graph, dataset: URIRef, backend: Backend) -> None:
@@ -185,8 +236,9 @@ def _linksets(g: Graph, dataset: URIRef, backend: Backend) -> None:
 
 def _partitions(g: Graph, dataset: URIRef, backend: Backend) -> tuple[list[str], list[str]]:
     """A class partition per class (entities) and a property partition per property (triples)."""
-    classes = backend.select("SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
-    properties = backend.select("SELECT ?p (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } } GROUP BY ?p")
+    classes = backend.select("SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c", COUNT_TIMEOUT)
+    properties = backend.select("SELECT ?p (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } } GROUP BY ?p",
+                                COUNT_TIMEOUT)
     for link, key, count, rows in ((VOID.classPartition, VOID["class"], VOID.entities, classes),
                                    (VOID.propertyPartition, VOID.property, VOID.triples, properties)):
         for row in sorted(rows, key=lambda r: r.get("c", r.get("p"))["value"]):
@@ -216,7 +268,7 @@ def citation(build: dict, base: str) -> str:
 
 def _count(backend: Backend, query: str) -> int:
     """The single number a COUNT query answers."""
-    rows = backend.select(query)
+    rows = backend.select(query, COUNT_TIMEOUT)
     return int(rows[0]["n"]["value"]) if rows else 0
 
 
@@ -246,18 +298,21 @@ def curie(iri: str) -> str:
 
 
 def statements(g: Graph, subject, skip=(VOID.classPartition, VOID.propertyPartition)) -> list[dict]:
-    """The statements about a subject as rows {property, iri, values}, rdf:type first; blank nodes nested."""
+    """The statements about a subject as rows {property, iri, values}, rdf:type first; blank nodes and subsets nested."""
     rows = []
     for p in sorted(set(g.predicates(subject)) - set(skip), key=lambda p: (p != RDF.type, curie(str(p)))):
-        values = [_cell(g, o) for o in sorted(g.objects(subject, p), key=str)]
+        values = [_cell(g, p, o) for o in sorted(g.objects(subject, p), key=str)]
         rows.append({"property": curie(str(p)), "iri": str(p), "values": values})
     return rows
 
 
-def _cell(g: Graph, o) -> dict:
-    """One object: an IRI, a literal (with its language or datatype), or a nested description."""
+def _cell(g: Graph, p, o) -> dict:
+    """One object: an IRI, a literal (with its language or datatype), or a nested description (a blank node, or a
+    subset with its classes)."""
     if isinstance(o, BNode):
         return {"rows": statements(g, o)}
+    if p == VOID.subset and (o, RDF.type, VOID.Dataset) in g:
+        return {"rows": statements(g, o, skip=())}
     if isinstance(o, URIRef):
         return {"iri": str(o), "curie": curie(str(o))}
     return {"text": str(o), "lang": o.language, "datatype": curie(str(o.datatype)) if o.datatype else None}

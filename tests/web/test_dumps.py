@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import threading
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
@@ -75,8 +76,10 @@ def test_listing_as_json(listing, memory_backend):
     build = build_info(memory_backend)
     assert listing["build_time"] == build["time"] and listing["source_digest"] == build["digest"]
     assert listing["version"] == void.version(build) and listing["version"] in listing["citation"]
-    assert all(set(f) == {"name", "title", "kind", "format", "media_type", "compressed", "bytes", "sha256", "url"}
-               for f in listing["files"])  # no server paths
+    public = {"name", "title", "kind", "format", "media_type", "compressed", "bytes", "sha256", "url"}
+    rdf = {"graphs"}  # the graphs an RDF file holds
+    assert all(set(f) == public | (rdf if f["kind"] == "rdf" else set()) for f in listing["files"])  # no server paths
+    assert all(f["graphs"] == listing["graphs"] for f in listing["files"] if f["kind"] == "rdf")
 
 
 def test_listing_as_html(dumps_client, listing):
@@ -193,3 +196,28 @@ def test_a_dumps_directory_that_cannot_be_written(memory_backend, tmp_path):
     assert str(tmp_path) not in response.get_data(as_text=True)
     home = client.get("/")
     assert home.status_code == 200 and "offers no dump files" in download_section(home.get_data(as_text=True))
+
+
+def test_dumps_being_written_answer_503_and_the_pages_go_on_without_them(memory_backend, tmp_path, monkeypatch):
+    """A release that takes long (a large registry) is written in the background: nobody waits minutes for it."""
+    release = threading.Event()
+    real = export.write_release
+
+    def slow(kg, out_dir):
+        release.wait(60)
+        return real(kg, out_dir)
+
+    monkeypatch.setattr(export, "write_release", slow)
+    client = create_app({"TESTING": True, "BACKEND": memory_backend, "DUMPS_DIR": str(tmp_path),
+                         "RELEASE_WAIT_SECONDS": 0.2}).test_client()
+    pending = client.get("/dumps/", headers={"Accept": "application/json"})
+    assert pending.status_code == 503 and pending.headers["Retry-After"] == "30"
+    assert "being written" in pending.get_json()["error"]
+    home = client.get("/")
+    assert home.status_code == 200 and "offers no dump files" in download_section(home.get_data(as_text=True))
+    release.set()
+    for _ in range(100):
+        ready = client.get("/dumps/", headers={"Accept": "application/json"})
+        if ready.status_code == 200:
+            break
+    assert ready.status_code == 200 and "kz-repression.nt" in {f["name"] for f in ready.get_json()["files"]}

@@ -24,6 +24,7 @@ DEFAULTS = {
     "HTML_ROW_CAP": 1000,              # rows shown in an HTML table
     "RESULT_CACHE_BYTES": 64_000_000,  # SPARQL answers kept per build, least recently used out; 0: none
     "CLIENT_QUERY_SLOTS": None,        # SPARQL queries one client may run at once (None: workers - 1, at least 1)
+    "RELEASE_WAIT_SECONDS": 30.0,      # a request waits this long for the dumps being written, then goes on without
     "PROXY_HOPS": 0,                   # proxies in front whose X-Forwarded-For is trusted for the client address
     "QUERIES_DIR": str(Path(__file__).resolve().parents[3] / "queries"),
 }

@@ -1,12 +1,14 @@
 """The dumps of the latest build under /dumps/: a listing (HTML or JSON) and the files themselves.
 
-The files are written on first use per build (export.ensure_release) from the store this server
-queries, into DUMPS_DIR or <build dir>/dumps/. Each file is served from a whitelist (the release's
-manifest) with its SHA-256 as ETag and the build time as Last-Modified; .gz files are downloads
-of type application/gzip, not a Content-Encoding.
+The files are written on first use per build (export.ensure_release, in a background thread that a
+request waits for up to RELEASE_WAIT_SECONDS; then 503 until they are complete) from the store this
+server queries, into DUMPS_DIR or <build dir>/dumps/. Each file is served from a whitelist (the
+release's manifest) with its SHA-256 as ETag and the build time as Last-Modified; .gz files are
+downloads of type application/gzip, not a Content-Encoding.
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from .. import export, void
 from ..backend import BackendUnavailable, EmbeddedBackend, QueryTimeout, build_info
 from ..remote import RemoteBackend
 from ..formats import by_name
+from ..namespaces import GRAPHS
 from . import backend, errors
 
 bp = Blueprint("dumps", __name__)
@@ -53,7 +56,9 @@ def release() -> dict:
         raise errors.not_found(f"Dumps are not available: this server {why}. "
                                "The SPARQL endpoint at /sparql answers queries over the same data.")
     try:
-        return export.ensure_release(backend(), root)
+        return _written(root)
+    except ReleasePending as err:
+        raise errors.service_unavailable(str(err), retry_after=30) from None
     except export.ReleaseUnavailable as err:
         raise errors.not_found(f"Dumps are not available: {err}") from None
     except (QueryTimeout, BackendUnavailable) as err:
@@ -62,6 +67,47 @@ def release() -> dict:
         current_app.logger.exception("The dumps could not be written into %s", root)
         raise errors.service_unavailable("The dumps could not be written on this server; "
                                          "the error has been logged.", retry_after=60) from None
+
+
+class ReleasePending(Exception):
+    """The dumps of this build are being written (a large registry takes minutes)."""
+
+
+class _Writing(threading.Thread):
+    """export.ensure_release in the background: the request that started it need not wait minutes."""
+
+    def __init__(self, kg, root: Path):
+        super().__init__(daemon=True, name="dumps-writer")
+        self.kg, self.root, self.result, self.error = kg, root, None, None
+
+    def run(self) -> None:
+        try:
+            self.result = export.ensure_release(self.kg, self.root)
+        except Exception as err:  # handed to the request that collects it
+            self.error = err
+
+
+_writers: dict[Path, _Writing] = {}
+_writers_lock = threading.Lock()
+
+
+def _written(root: Path) -> dict:
+    """The release under root, if it is (or becomes) ready within RELEASE_WAIT_SECONDS; else ReleasePending."""
+    with _writers_lock:
+        job = _writers.get(root)
+        if job is None:
+            job = _writers[root] = _Writing(backend(), root)
+            job.start()
+    job.join(float(current_app.config["RELEASE_WAIT_SECONDS"]))
+    if job.is_alive():
+        raise ReleasePending("The dumps of this build are being written; they will be listed here when they are "
+                             "complete (with a large registry this takes minutes).")
+    with _writers_lock:
+        if _writers.get(root) is job:
+            del _writers[root]  # the next request asks again: a new build needs a new release
+    if job.error is not None:
+        raise job.error
+    return job.result
 
 
 def release_or_none() -> dict | None:
@@ -73,26 +119,39 @@ def release_or_none() -> dict | None:
 
 
 def public_files(manifest: dict) -> list[dict]:
-    """The files as shown to clients: no server paths, with their URLs."""
-    return [{**{k: f[k] for k in PUBLIC}, "url": url_for("dumps.dump_file", name=f["name"], _external=True)}
-            for f in manifest["files"]]
+    """The files as shown to clients: no server paths, with their URLs (and the graphs an RDF file holds)."""
+    return [{**{k: f[k] for k in PUBLIC + ("graphs",) if k in f},
+             "url": url_for("dumps.dump_file", name=f["name"], _external=True)} for f in manifest["files"]]
 
 
 def download_and_cite(manifest: dict | None) -> dict:
     """What a page shows to download and cite: the files (or None) grouped, the version and the suggested citation."""
     build = build_info(backend())
-    shown = {"files": None, "rdf": [], "tables": [], "checksums": None, "version": void.version(build),
-             "build_time": build.get("time"), "citation": void.citation(build, current_app.config["BASE_IRI"])}
+    shown = {"files": None, "rdf": [], "registry": [], "registry_title": None,
+             "registry_graph": export.GRAPH_IRIS["registry"], "tables": [], "checksums": None,
+             "version": void.version(build), "build_time": build.get("time"),
+             "citation": void.citation(build, current_app.config["BASE_IRI"])}
     if manifest:
         files = public_files(manifest)
         by_name = {f["name"]: f for f in files}
         shown["files"] = files
         plain = [f for f in files if f["kind"] == "rdf" and not f["compressed"]]
         plain.sort(key=lambda f: list(export.RDF_FORMATS).index(f["format"]))
-        shown["rdf"] = [(f, by_name.get(f["name"] + ".gz")) for f in plain]
+        pairs = [(f, by_name.get(f["name"] + ".gz")) for f in plain]
+        shown["rdf"] = [(f, gz) for f, gz in pairs if f.get("graphs", manifest["graphs"]) == manifest["graphs"]]
+        shown["registry"] = [(f, gz) for f, gz in pairs if f.get("graphs") == ["registry"]]
+        if shown["registry"]:
+            shown["registry_title"] = registry_title()
         shown["tables"] = [dict(f, note=TABLE_NOTES.get(f["format"], "")) for f in files if f["kind"] == "csv"]
         shown["checksums"] = next((f for f in files if f["kind"] == "checksums"), None)
     return shown
+
+
+def registry_title() -> str | None:
+    """What the build's metadata calls the registry graph (it says whether the registry is synthetic)."""
+    rows = backend().select(f"""SELECT ?title WHERE {{ GRAPH <{GRAPHS['metadata']}> {{
+        <{export.GRAPH_IRIS['registry']}> <http://purl.org/dc/terms/title> ?title }} }}""")
+    return rows[0]["title"]["value"] if rows else None
 
 
 @bp.get("/dumps/")

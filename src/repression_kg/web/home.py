@@ -92,7 +92,7 @@ def dataset_description():
         raise errors.service_unavailable(str(err)) from None
     format_param = request.args.get("format")
     if format_param == "html" or (format_param is None and prefers_html()):
-        dataset = next(graph.subjects(void.RDF.type, void.VOID.Dataset))
+        dataset = void.URIRef(current_app.config["BASE_IRI"] + "dataset")  # the whole; its subsets are void:Datasets too
         page_html = render_template(
             "home/void.html", dataset=str(dataset), rows=void.statements(graph, dataset),
             href=lambda iri: request.path if iri == str(dataset) else page(iri),
