@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 from pathlib import Path
@@ -84,6 +85,9 @@ def test_build_add_loads_the_registry_graph(added, registry_dir):
     assert counted == inferred
     summary = (added / "build.json").read_text()
     assert f'"registry": {triples}' in summary and f'"inferred": {inferred}' in summary
+    steps = json.loads(summary)["seconds"]
+    assert {"registry-check", "registry-load", "registry-infer", "optimize", "derive"} <= set(steps)
+    assert meta["http://purl.org/dc/terms/type"] == kgregistry.SYNTHETIC_DATA
 
 
 def test_build_add_types_registry_persons_like_the_core(added):
