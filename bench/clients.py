@@ -125,8 +125,10 @@ def percentile(values: list[float], q: float) -> float:
 def latency(client: Client, make, runs: int, seconds: float, warm: bool = True) -> dict:
     """p50 and p95 (ms) of up to `runs` requests within `seconds` (at least one); make(i) gives request i.
 
-    The warm-up request is not counted, unless it alone took longer than `seconds`: then it is the
-    only run. A non-200 answer or a timeout ends the series and is reported."""
+    The warm-up request is not counted. If it took longer than `seconds`, one more request is timed:
+    the series goes on if that one is quicker (the first paid a one-time cost, such as a page whose
+    tables are made from a remote endpoint on first use), else it is the only run. A non-200
+    answer or a timeout ends the series and is reported."""
     first = None
     if warm:
         start = time.perf_counter()
@@ -134,8 +136,14 @@ def latency(client: Client, make, runs: int, seconds: float, warm: bool = True) 
         if status != 200:
             return {"status": status, "runs": 0, "error": body[:300].decode("utf-8", "replace")}
         first = (time.perf_counter() - start) * 1000
-        if first > seconds * 1000:  # a query slower than the whole budget: its first answer is the one run
-            return {"status": 200, "runs": 1, "p50": first, "p95": first, "bytes": len(body), "first_ms": first}
+        if first > seconds * 1000:
+            start = time.perf_counter()
+            status, body = client.fetch(make(-2))
+            second = (time.perf_counter() - start) * 1000
+            if status != 200:
+                return {"status": status, "runs": 0, "error": body[:300].decode("utf-8", "replace")}
+            if second > seconds * 1000:  # slower than the whole budget every time: this is the one run
+                return {"status": 200, "runs": 1, "p50": second, "p95": second, "bytes": len(body), "first_ms": first}
     times, size, deadline = [], 0, time.monotonic() + seconds
     for i in range(runs):
         start = time.perf_counter()
