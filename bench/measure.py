@@ -71,6 +71,9 @@ def exports(build_dir: Path, out: Path, formats: list[str], timeout: float, work
         figures[fmt] = {**r, "files": {name: {"bytes": int(size.replace(",", "")), "seconds": float(sec)}
                                        for name, size, sec in files}}
     shutil.rmtree(out, ignore_errors=True)
+    failed = [f"--format {fmt} exited {f['exit']} (log {f['log']})" for fmt, f in figures.items() if f["exit"] != 0]
+    if failed:  # kept with the figures, and the stage runs again next time
+        figures["error"] = "; ".join(failed)
     return figures
 
 

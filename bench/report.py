@@ -111,7 +111,7 @@ def loading(size: dict) -> list[str]:
 def exports(size: dict) -> list[str]:
     rows = []
     for fmt_name, f in (size.get("export") or {}).items():
-        if fmt_name == "stage_seconds":
+        if not isinstance(f, dict):  # stage_seconds, error
             continue
         files = f.get("files") or {}
         own = sum(x["seconds"] for x in files.values())
